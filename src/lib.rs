@@ -1,0 +1,6 @@
+//! ppms-depot: a WebDAV deposit server where schools hand in their safety plans (PPMS) and the
+//! crisis cell reads them. The core (`directory`, `policy`, `storage`, `deposit`) knows no HTTP;
+//! `dav` and `server` are the faces; `auth` turns a request into a `Principal`.
+
+pub mod directory;
+pub mod policy;
