@@ -1,0 +1,283 @@
+//! Paths of the data directory and the file-system steps behind each store operation, with an
+//! in-memory index of each school's latest versions (filled on first use, kept by commits).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rand::RngCore;
+
+use super::record::{DepositRecord, StoredFile};
+use super::StoreError;
+use crate::directory::Rne;
+
+const TEMP_DIR: &str = ".tmp";
+const VERSIONS_DIR: &str = ".versions";
+/// Longest stored name: most file systems stop at 255 bytes per name.
+pub const MAX_STORED_NAME_BYTES: usize = 255;
+
+type SchoolIndex = Arc<Mutex<BTreeMap<String, StoredFile>>>;
+
+/// Where everything lives below the data directory.
+pub struct Layout {
+    root: PathBuf,
+    index: Mutex<HashMap<Rne, SchoolIndex>>,
+}
+
+/// Refuses names that could escape the school folder or hide among the store's own entries.
+pub fn check_stored_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(StoreError::BadName("empty or dot name"));
+    }
+    if name.starts_with('.') {
+        return Err(StoreError::BadName("starts with a dot"));
+    }
+    if name.len() > MAX_STORED_NAME_BYTES {
+        return Err(StoreError::BadName("longer than 255 bytes"));
+    }
+    if name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+        return Err(StoreError::BadName("slash, backslash or control character"));
+    }
+    Ok(())
+}
+
+impl Layout {
+    pub fn new(root: PathBuf) -> Layout {
+        Layout {
+            root,
+            index: Mutex::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Creates the directories and empties the temp directory of uploads a crash interrupted.
+    pub fn prepare(&self) -> io::Result<()> {
+        fs::create_dir_all(self.root.join(TEMP_DIR))?;
+        for entry in fs::read_dir(self.root.join(TEMP_DIR))? {
+            let entry = entry?;
+            tracing::info!(file = %entry.path().display(), "removing interrupted upload");
+            fs::remove_file(entry.path())?;
+        }
+        Ok(())
+    }
+
+    pub fn temp_path(&self) -> PathBuf {
+        let mut id = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut id);
+        self.root.join(TEMP_DIR).join(hex::encode(id))
+    }
+
+    pub fn school_dir(&self, rne: &Rne) -> PathBuf {
+        self.root.join(rne.as_str())
+    }
+
+    pub fn latest_path(&self, rne: &Rne, name: &str) -> PathBuf {
+        self.school_dir(rne).join(name)
+    }
+
+    pub fn versions_dir(&self, rne: &Rne, name: &str) -> PathBuf {
+        self.school_dir(rne).join(VERSIONS_DIR).join(name)
+    }
+
+    pub fn schools(&self) -> io::Result<Vec<Rne>> {
+        let mut schools = Vec::new();
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Ok(rne) = Rne::parse(name) {
+                if rne.as_str() == name && entry.file_type()?.is_dir() {
+                    schools.push(rne);
+                }
+            }
+        }
+        schools.sort();
+        Ok(schools)
+    }
+
+    /// Version numbers with content present, ascending.
+    pub fn version_numbers(&self, rne: &Rne, name: &str) -> io::Result<Vec<u32>> {
+        let dir = self.versions_dir(rne, name);
+        let mut numbers = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(numbers),
+            Err(err) => return Err(err),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+
+    pub fn read_record(&self, rne: &Rne, name: &str, version: u32) -> io::Result<DepositRecord> {
+        let path = self.versions_dir(rne, name).join(format!("{version}.json"));
+        let text = fs::read(&path)?;
+        serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    pub fn versions(&self, rne: &Rne, name: &str) -> io::Result<Vec<DepositRecord>> {
+        self.version_numbers(rne, name)?
+            .into_iter()
+            .map(|n| self.read_record(rne, name, n))
+            .collect()
+    }
+
+    fn load_file(&self, rne: &Rne, name: &str) -> io::Result<Option<StoredFile>> {
+        let meta = match fs::metadata(self.latest_path(rne, name)) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => return Ok(None),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let numbers = self.version_numbers(rne, name)?;
+        let Some(&latest) = numbers.last() else {
+            return Ok(None);
+        };
+        let record = self.read_record(rne, name, latest)?;
+        Ok(Some(StoredFile {
+            name: name.to_string(),
+            bytes: meta.len(),
+            modified: meta.modified()?,
+            sha256: record.sha256,
+            version: latest,
+            versions_kept: numbers.len() as u32,
+        }))
+    }
+
+    fn school_index(&self, rne: &Rne) -> io::Result<SchoolIndex> {
+        if let Some(index) = self.lock_index().get(rne) {
+            return Ok(index.clone());
+        }
+        let mut files = BTreeMap::new();
+        match fs::read_dir(self.school_dir(rne)) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry?;
+                    let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                        continue;
+                    };
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    if let Some(file) = self.load_file(rne, &name)? {
+                        files.insert(name, file);
+                    }
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        let index = Arc::new(Mutex::new(files));
+        Ok(self.lock_index().entry(rne.clone()).or_insert(index).clone())
+    }
+
+    fn lock_index(&self) -> std::sync::MutexGuard<'_, HashMap<Rne, SchoolIndex>> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn list(&self, rne: &Rne) -> io::Result<Vec<StoredFile>> {
+        let index = self.school_index(rne)?;
+        let files = index.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(files.values().cloned().collect())
+    }
+
+    pub fn stat(&self, rne: &Rne, name: &str) -> io::Result<Option<StoredFile>> {
+        let index = self.school_index(rne)?;
+        let files = index.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(files.get(name).cloned())
+    }
+
+    /// Re-reads one name into the index after a commit changed it.
+    pub fn refresh(&self, rne: &Rne, name: &str) -> io::Result<()> {
+        let index = self.school_index(rne)?;
+        let file = self.load_file(rne, name)?;
+        let mut files = index.lock().unwrap_or_else(|e| e.into_inner());
+        match file {
+            Some(file) => files.insert(name.to_string(), file),
+            None => files.remove(name),
+        };
+        Ok(())
+    }
+
+    pub fn used_bytes(&self, rne: &Rne) -> io::Result<u64> {
+        let mut total = 0;
+        let dir = self.school_dir(rne).join(VERSIONS_DIR);
+        let names = match fs::read_dir(&dir) {
+            Ok(names) => names,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(err) => return Err(err),
+        };
+        for name in names {
+            for version in fs::read_dir(name?.path())? {
+                let version = version?;
+                if version.file_name().to_str().is_some_and(|s| s.parse::<u32>().is_ok()) {
+                    total += version.metadata()?.len();
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// Makes every latest file the same inode as its highest version, and drops records whose
+    /// content never arrived: the two steps a crash can separate.
+    pub fn repair_school(&self, rne: &Rne) -> io::Result<()> {
+        let dir = self.school_dir(rne).join(VERSIONS_DIR);
+        let names = match fs::read_dir(&dir) {
+            Ok(names) => names,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        for entry in names {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let numbers = self.version_numbers(rne, &name)?;
+            for record in fs::read_dir(entry.path())? {
+                let record = record?.path();
+                let orphan = record.extension().is_some_and(|e| e == "json")
+                    && record
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .and_then(|s| s.parse::<u32>().ok())
+                        .is_some_and(|n| !numbers.contains(&n));
+                if orphan {
+                    tracing::warn!(file = %record.display(), "removing record without content");
+                    fs::remove_file(&record)?;
+                }
+            }
+            let Some(&latest) = numbers.last() else { continue };
+            let version_path = entry.path().join(latest.to_string());
+            let latest_path = self.latest_path(rne, &name);
+            let same = match fs::metadata(&latest_path) {
+                Ok(meta) => meta.ino() == fs::metadata(&version_path)?.ino(),
+                Err(_) => false,
+            };
+            if !same {
+                tracing::warn!(rne = %rne, name = %name, version = latest,
+                    "restoring the latest version link after an interrupted deposit");
+                let temp = self.temp_path();
+                fs::hard_link(&version_path, &temp)?;
+                fs::rename(&temp, &latest_path)?;
+                sync_dir(&self.school_dir(rne))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Makes a directory's entries durable (new names, renames).
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}

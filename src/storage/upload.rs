@@ -1,0 +1,239 @@
+//! One deposit being written: a temp file filled in bounded chunks, hashed as it is written,
+//! then fsynced and renamed into place by [`Upload::commit`]. Dropped uncommitted, it leaves
+//! nothing behind.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use super::layout::sync_dir;
+use super::record::{DepositRecord, StoredFile};
+use super::{Store, StoreError};
+use crate::directory::Rne;
+
+/// Bytes gathered before one write to disk: large enough to amortise a thread hop, small enough
+/// that memory per upload stays bounded whatever the file size.
+const WRITE_CHUNK_BYTES: usize = 256 * 1024;
+
+/// The file and hasher move into a blocking task for each write and come back after it.
+struct Sink {
+    file: fs::File,
+    hasher: Sha256,
+}
+
+/// A deposit in progress.
+pub struct Upload {
+    store: Store,
+    rne: Rne,
+    name: String,
+    temp: PathBuf,
+    sink: Option<Sink>,
+    pending: Vec<Bytes>,
+    pending_bytes: usize,
+    written: u64,
+    committed: bool,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("rne", &self.rne)
+            .field("name", &self.name)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl Upload {
+    pub(super) async fn start(store: Store, rne: Rne, name: String) -> Result<Upload, StoreError> {
+        let temp = store.temp_path();
+        let path = temp.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            fs::OpenOptions::new().write(true).create_new(true).open(path)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        Ok(Upload {
+            store,
+            rne,
+            name,
+            temp,
+            sink: Some(Sink {
+                file,
+                hasher: Sha256::new(),
+            }),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            written: 0,
+            committed: false,
+        })
+    }
+
+    pub fn rne(&self) -> &Rne {
+        &self.rne
+    }
+
+    pub fn stored_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Bytes accepted so far (written or waiting to be).
+    pub fn len(&self) -> u64 {
+        self.written + self.pending_bytes as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a chunk; it reaches the disk once enough is gathered.
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.pending_bytes += chunk.len();
+        self.pending.push(chunk);
+        if self.pending_bytes >= WRITE_CHUNK_BYTES {
+            self.drain().await?;
+        }
+        Ok(())
+    }
+
+    async fn drain(&mut self) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let chunks = std::mem::take(&mut self.pending);
+        let count = std::mem::take(&mut self.pending_bytes) as u64;
+        let mut sink = self.sink.take().ok_or(StoreError::BadName("upload already failed"))?;
+        let sink = tokio::task::spawn_blocking(move || -> std::io::Result<Sink> {
+            for chunk in &chunks {
+                sink.hasher.update(chunk);
+                sink.file.write_all(chunk)?;
+            }
+            Ok(sink)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        self.sink = Some(sink);
+        self.written += count;
+        Ok(())
+    }
+
+    /// Makes the deposit durable and visible as the next version of its name, keeping at most
+    /// `max_versions` versions (0 keeps all). Returns the stored file as listings will show it.
+    pub async fn commit(
+        mut self,
+        principal: &str,
+        max_versions: u32,
+    ) -> Result<(StoredFile, DepositRecord), StoreError> {
+        self.drain().await?;
+        let sink = self.sink.take().ok_or(StoreError::BadName("upload already failed"))?;
+        let sha256 = hex::encode(sink.hasher.finalize());
+        let file = sink.file;
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+
+        let lock = self.store.school_lock(&self.rne);
+        let _guard = lock.lock().await;
+        let store = self.store.clone();
+        let (rne, name, temp) = (self.rne.clone(), self.name.clone(), self.temp.clone());
+        let bytes = self.written;
+        let principal = principal.to_string();
+        let result = tokio::task::spawn_blocking(move || {
+            publish(&store, &rne, &name, &temp, bytes, sha256, principal, max_versions)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        if result.is_ok() {
+            self.committed = true;
+        }
+        result
+    }
+}
+
+/// The steps after the content is durable: record, version link, latest rename, prune.
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    store: &Store,
+    rne: &Rne,
+    name: &str,
+    temp: &PathBuf,
+    bytes: u64,
+    sha256: String,
+    principal: String,
+    max_versions: u32,
+) -> Result<(StoredFile, DepositRecord), StoreError> {
+    let layout = store.layout();
+    let school_dir = layout.school_dir(rne);
+    let versions_dir = layout.versions_dir(rne, name);
+    let new_school = !school_dir.exists();
+    fs::create_dir_all(&versions_dir)?;
+    if new_school {
+        sync_dir(layout.root())?;
+    }
+    let version = layout.version_numbers(rne, name)?.last().copied().unwrap_or(0) + 1;
+    let record = DepositRecord {
+        version,
+        bytes,
+        sha256,
+        deposited_at: now_rfc3339(),
+        principal,
+    };
+    let record_temp = layout.temp_path();
+    {
+        let mut file = fs::File::create(&record_temp)?;
+        file.write_all(&serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
+    }
+    fs::rename(&record_temp, versions_dir.join(format!("{version}.json")))?;
+    fs::hard_link(temp, versions_dir.join(version.to_string()))?;
+    fs::rename(temp, layout.latest_path(rne, name))?;
+    sync_dir(&versions_dir)?;
+    sync_dir(&school_dir)?;
+    if max_versions > 0 {
+        prune(layout, rne, name, max_versions)?;
+    }
+    layout.refresh(rne, name)?;
+    let stored = layout
+        .stat(rne, name)?
+        .ok_or_else(|| std::io::Error::other("deposit vanished after commit"))?;
+    tracing::debug!(rne = %rne, name, version, "deposit committed");
+    Ok((stored, record))
+}
+
+fn prune(layout: &super::Layout, rne: &Rne, name: &str, keep: u32) -> std::io::Result<()> {
+    let numbers = layout.version_numbers(rne, name)?;
+    let excess = numbers.len().saturating_sub(keep as usize);
+    let dir = layout.versions_dir(rne, name);
+    for n in &numbers[..excess] {
+        tracing::info!(rne = %rne, name, version = n, "pruning version beyond max_versions");
+        fs::remove_file(dir.join(n.to_string()))?;
+        fs::remove_file(dir.join(format!("{n}.json")))?;
+    }
+    Ok(())
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.committed {
+            // A failed or abandoned upload leaves nothing: the temp file is its only trace.
+            if let Err(err) = fs::remove_file(&self.temp) {
+                if err.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(file = %self.temp.display(), error = %err,
+                        "could not remove an abandoned upload");
+                }
+            }
+        }
+    }
+}
