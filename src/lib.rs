@@ -5,3 +5,5 @@
 pub mod directory;
 pub mod policy;
 pub mod storage;
+pub mod auth;
+pub mod state;
