@@ -2,8 +2,13 @@
 //! crisis cell reads them. The core (`directory`, `policy`, `storage`, `deposit`) knows no HTTP;
 //! `dav` and `server` are the faces; `auth` turns a request into a `Principal`.
 
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod dav;
+pub mod deposit;
 pub mod directory;
 pub mod policy;
-pub mod storage;
-pub mod auth;
+pub mod server;
 pub mod state;
+pub mod storage;

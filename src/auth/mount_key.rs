@@ -190,8 +190,13 @@ impl KeyStore {
     }
 
     fn note_use(&self, id: &str) {
-        let mut written = self.last_used_written.lock().unwrap_or_else(|e| e.into_inner());
-        let due = written.get(id).is_none_or(|t| t.elapsed() >= LAST_USED_EVERY);
+        let mut written = self
+            .last_used_written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let due = written
+            .get(id)
+            .is_none_or(|t| t.elapsed() >= LAST_USED_EVERY);
         if !due {
             return;
         }
@@ -236,13 +241,12 @@ impl KeyStore {
 
     /// Revokes a key by id; `false` if no such key was active.
     pub async fn revoke(&self, id: &str) -> Result<bool, KeyError> {
-        let done = sqlx::query(
-            "UPDATE mount_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(now())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let done =
+            sqlx::query("UPDATE mount_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
         let revoked = done.rows_affected() == 1;
         if revoked {
             tracing::info!(key_id = %id, "mount key revoked");
@@ -257,7 +261,9 @@ mod tests {
 
     async fn store() -> (tempfile::TempDir, KeyStore) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::state::open(&dir.path().join("state.db")).await.unwrap();
+        let pool = crate::state::open(&dir.path().join("state.db"))
+            .await
+            .unwrap();
         (dir, KeyStore::new(pool, ServerKey([9; 32])))
     }
 
@@ -273,22 +279,44 @@ mod tests {
         let (_dir, keys) = store().await;
         let issued = keys.issue(&school(), "PC", None).await.unwrap();
         assert!(issued.secret.replace('-', "").len() >= 32);
-        let principal = keys.verify("ce.0752401C", &issued.secret).await.unwrap().unwrap();
-        assert_eq!(principal.role, Role::School(Rne::parse("0752401C").unwrap()));
+        let principal = keys
+            .verify("ce.0752401C", &issued.secret)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            principal.role,
+            Role::School(Rne::parse("0752401C").unwrap())
+        );
         let typed = issued.secret.to_uppercase().replace('-', " ");
         assert!(keys.verify("CE.0752401c", &typed).await.unwrap().is_some());
-        assert!(keys.verify("ce.0752402L", &issued.secret).await.unwrap().is_none());
+        assert!(keys
+            .verify("ce.0752402L", &issued.secret)
+            .await
+            .unwrap()
+            .is_none());
         assert!(keys.verify("ce.0752401C", "wrong").await.unwrap().is_none());
         assert!(keys.revoke(&issued.id).await.unwrap());
         assert!(!keys.revoke(&issued.id).await.unwrap());
-        assert!(keys.verify("ce.0752401C", &issued.secret).await.unwrap().is_none());
+        assert!(keys
+            .verify("ce.0752401C", &issued.secret)
+            .await
+            .unwrap()
+            .is_none());
     }
 
     #[tokio::test]
     async fn expired_key_is_refused_and_secret_not_stored() {
         let (dir, keys) = store().await;
-        let issued = keys.issue(&school(), "", Some(Duration::ZERO)).await.unwrap();
-        assert!(keys.verify("ce.0752401C", &issued.secret).await.unwrap().is_none());
+        let issued = keys
+            .issue(&school(), "", Some(Duration::ZERO))
+            .await
+            .unwrap();
+        assert!(keys
+            .verify("ce.0752401C", &issued.secret)
+            .await
+            .unwrap()
+            .is_none());
         let listed = keys.list().await.unwrap();
         assert_eq!(listed.len(), 1);
         let needle = issued.secret.as_bytes();

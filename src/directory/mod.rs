@@ -1,85 +1,57 @@
 //! The establishment directory: RNE codes, names, postal codes, and the virtual tree
 //! `/<postal code>/<folder name>/` built from them. Knows nothing of storage or HTTP.
+//!
+//! - `rne`: the validated RNE (UAI) code and account names that carry one;
+//! - `folder`: safe folder names and how namesakes are told apart;
+//! - `tree`: the [`Directory`] with its indexes and listings;
+//! - `load`: reading both CSV formats (with the report of skipped rows) and writing ours;
+//! - `import`: the difference between the current directory and an imported one.
 
-use std::fmt;
+mod folder;
+mod import;
+mod load;
+mod rne;
+mod tree;
 
-/// A validated RNE/UAI code: 7 digits and the check letter, upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Rne(String);
+pub use folder::{safe_folder_name, EMPTY_NAME, MAX_FOLDER_BYTES, REPLACEMENT};
+pub use import::{diff, ImportReport, REPORT_LINES};
+pub use load::{DirectoryError, SkippedRow};
+pub use rne::{account_rne, Rne, RneError};
+pub use tree::Directory;
 
-/// Why a string is not an RNE.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RneError {
-    #[error("an RNE is 7 digits and a letter, got {0:?}")]
-    Format(String),
-    #[error("RNE {code}: check letter should be {expected}")]
-    CheckLetter { code: String, expected: char },
-}
-
-impl Rne {
-    /// Parses and validates an RNE, accepting a lower-case letter.
-    pub fn parse(text: &str) -> Result<Rne, RneError> {
-        let up = text.trim().to_ascii_uppercase();
-        let b = up.as_bytes();
-        if b.len() != 8 || !b[..7].iter().all(u8::is_ascii_digit) || !b[7].is_ascii_uppercase() {
-            return Err(RneError::Format(text.to_string()));
-        }
-        Ok(Rne(up))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Rne {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// One establishment as the directory gives it.
+/// One establishment as the directory gives it. Text fields are trimmed and in Unicode NFC
+/// when they come from a loader; the folder name shown in the tree is derived from `name`
+/// (see [`Directory::folder_name`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Establishment {
     pub rne: Rne,
     /// Official name, e.g. `E E PU ARBRE SEC`.
     pub name: String,
-    /// elementaire, primaire, maternelle, ...
+    /// elementaire, primaire, maternelle, ... (empty when the source does not say).
     pub kind: String,
-    /// public, privé sous contrat, ...
+    /// public, privé sous contrat, ... (empty when the source does not say).
     pub sector: String,
+    /// Street address, often empty.
     pub address: String,
+    /// 5 digits when loaded from CSV; the first level of the tree.
     pub postal_code: String,
     pub commune: String,
 }
 
-/// The loaded directory with its virtual tree.
-#[derive(Debug, Clone, Default)]
-pub struct Directory {
-    establishments: Vec<Establishment>,
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
 
-impl Directory {
-    pub fn from_establishments(establishments: Vec<Establishment>) -> Directory {
-        Directory { establishments }
-    }
-    pub fn len(&self) -> usize {
-        self.establishments.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.establishments.is_empty()
-    }
-    pub fn get(&self, rne: &Rne) -> Option<&Establishment> {
-        self.establishments.iter().find(|e| &e.rne == rne)
-    }
-    /// The folder name of an establishment in the tree (safe, NFC, unique in its postal code).
-    pub fn folder_name(&self, rne: &Rne) -> Option<&str> {
-        self.get(rne).map(|e| e.name.as_str())
-    }
-    /// The establishment behind `/<postal_code>/<folder>/`.
-    pub fn lookup(&self, postal_code: &str, folder: &str) -> Option<&Establishment> {
-        self.establishments
-            .iter()
-            .find(|e| e.postal_code == postal_code && e.name == folder)
+    /// A public elementary school in Paris, for tests that only care about the tree.
+    pub(crate) fn school(rne: &str, name: &str, postal_code: &str) -> Establishment {
+        Establishment {
+            rne: Rne::parse(rne).unwrap(),
+            name: name.to_string(),
+            kind: "elementaire".to_string(),
+            sector: "public".to_string(),
+            address: String::new(),
+            postal_code: postal_code.to_string(),
+            commune: "PARIS".to_string(),
+        }
     }
 }

@@ -38,7 +38,10 @@ pub fn check_stored_name(name: &str) -> Result<(), StoreError> {
     if name.len() > MAX_STORED_NAME_BYTES {
         return Err(StoreError::BadName("longer than 255 bytes"));
     }
-    if name.chars().any(|c| c == '/' || c == '\\' || c.is_control()) {
+    if name
+        .chars()
+        .any(|c| c == '/' || c == '\\' || c.is_control())
+    {
         return Err(StoreError::BadName("slash, backslash or control character"));
     }
     Ok(())
@@ -112,7 +115,11 @@ impl Layout {
         };
         for entry in entries {
             let entry = entry?;
-            if let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
+            if let Some(n) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            {
                 numbers.push(n);
             }
         }
@@ -179,7 +186,11 @@ impl Layout {
             Err(err) => return Err(err),
         }
         let index = Arc::new(Mutex::new(files));
-        Ok(self.lock_index().entry(rne.clone()).or_insert(index).clone())
+        Ok(self
+            .lock_index()
+            .entry(rne.clone())
+            .or_insert(index)
+            .clone())
     }
 
     fn lock_index(&self) -> std::sync::MutexGuard<'_, HashMap<Rne, SchoolIndex>> {
@@ -221,7 +232,11 @@ impl Layout {
         for name in names {
             for version in fs::read_dir(name?.path())? {
                 let version = version?;
-                if version.file_name().to_str().is_some_and(|s| s.parse::<u32>().is_ok()) {
+                if version
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|s| s.parse::<u32>().is_ok())
+                {
                     total += version.metadata()?.len();
                 }
             }
@@ -257,7 +272,9 @@ impl Layout {
                     fs::remove_file(&record)?;
                 }
             }
-            let Some(&latest) = numbers.last() else { continue };
+            let Some(&latest) = numbers.last() else {
+                continue;
+            };
             let version_path = entry.path().join(latest.to_string());
             let latest_path = self.latest_path(rne, &name);
             let same = match fs::metadata(&latest_path) {

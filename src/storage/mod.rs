@@ -100,7 +100,9 @@ impl Store {
     /// Opens the latest version for reading.
     pub fn open_latest(&self, rne: &Rne, stored_name: &str) -> Result<std::fs::File, StoreError> {
         layout::check_stored_name(stored_name)?;
-        Ok(std::fs::File::open(self.layout.latest_path(rne, stored_name))?)
+        Ok(std::fs::File::open(
+            self.layout.latest_path(rne, stored_name),
+        )?)
     }
 
     /// Bytes used by a school, every kept version counted once.

@@ -9,7 +9,10 @@ fn rne() -> Rne {
 
 async fn deposit(store: &Store, name: &str, content: &[u8]) -> StoredFile {
     let mut upload = store.begin(&rne(), name).await.unwrap();
-    upload.write(bytes::Bytes::copy_from_slice(content)).await.unwrap();
+    upload
+        .write(bytes::Bytes::copy_from_slice(content))
+        .await
+        .unwrap();
     upload.commit("ce.0752401C", 0).await.unwrap().0
 }
 
@@ -37,9 +40,15 @@ async fn redeposit_keeps_old_version() {
     let store = Store::open(dir.path()).unwrap();
     deposit(&store, "0752401C-a.pdf", b"one").await;
     let second = deposit(&store, "0752401C-a.pdf", b"two!").await;
-    assert_eq!((second.version, second.versions_kept, second.bytes), (2, 2, 4));
+    assert_eq!(
+        (second.version, second.versions_kept, second.bytes),
+        (2, 2, 4)
+    );
     let versions = store.versions(&rne(), "0752401C-a.pdf").unwrap();
-    assert_eq!(versions.iter().map(|v| v.bytes).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(
+        versions.iter().map(|v| v.bytes).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
     let v1 = dir.path().join("0752401C/.versions/0752401C-a.pdf/1");
     assert_eq!(std::fs::read(v1).unwrap(), b"one");
     assert_eq!(store.used_bytes(&rne()).unwrap(), 7);
@@ -50,9 +59,15 @@ async fn dropped_upload_leaves_nothing() {
     let dir = temp_dir();
     let store = Store::open(dir.path()).unwrap();
     let mut upload = store.begin(&rne(), "0752401C-x.pdf").await.unwrap();
-    upload.write(bytes::Bytes::from(vec![7u8; 600_000])).await.unwrap();
+    upload
+        .write(bytes::Bytes::from(vec![7u8; 600_000]))
+        .await
+        .unwrap();
     drop(upload);
-    assert_eq!(std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
     assert!(!store.has_deposits(&rne()));
     assert!(store.list(&rne()).unwrap().is_empty());
 }
@@ -62,7 +77,10 @@ async fn bad_names_are_refused() {
     let dir = temp_dir();
     let store = Store::open(dir.path()).unwrap();
     for name in ["", ".", "..", "../x", "a/b", "a\\b", ".versions", "a\0b"] {
-        assert!(store.begin(&rne(), name).await.is_err(), "{name:?} accepted");
+        assert!(
+            store.begin(&rne(), name).await.is_err(),
+            "{name:?} accepted"
+        );
     }
     let long = "a".repeat(256);
     assert!(store.begin(&rne(), &long).await.is_err());
@@ -77,7 +95,10 @@ async fn concurrent_deposits_get_gapless_versions() {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let mut upload = store.begin(&rne(), "0752401C-same.pdf").await.unwrap();
-            upload.write(bytes::Bytes::from(vec![i; 1000])).await.unwrap();
+            upload
+                .write(bytes::Bytes::from(vec![i; 1000]))
+                .await
+                .unwrap();
             upload.commit("t", 0).await.unwrap().1.version
         }));
     }
@@ -88,9 +109,10 @@ async fn concurrent_deposits_get_gapless_versions() {
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=20).collect::<Vec<u32>>());
     for record in store.versions(&rne(), "0752401C-same.pdf").unwrap() {
-        let content = std::fs::read(
-            dir.path().join(format!("0752401C/.versions/0752401C-same.pdf/{}", record.version)),
-        )
+        let content = std::fs::read(dir.path().join(format!(
+            "0752401C/.versions/0752401C-same.pdf/{}",
+            record.version
+        )))
         .unwrap();
         let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
         assert_eq!(hash, record.sha256);
@@ -107,7 +129,10 @@ async fn max_versions_prunes_oldest() {
         upload.commit("t", 2).await.unwrap();
     }
     let versions = store.versions(&rne(), "0752401C-p.pdf").unwrap();
-    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
 }
 
 #[tokio::test]
@@ -127,13 +152,23 @@ async fn reopen_repairs_interrupted_publish() {
         deposited_at: "2026-01-01T00:00:00Z".into(),
         principal: "t".into(),
     };
-    std::fs::write(versions.join("2.json"), serde_json::to_vec(&record).unwrap()).unwrap();
+    std::fs::write(
+        versions.join("2.json"),
+        serde_json::to_vec(&record).unwrap(),
+    )
+    .unwrap();
     std::fs::write(versions.join("3.json"), b"{}").unwrap();
     std::fs::write(dir.path().join(".tmp/leftover"), b"partial").unwrap();
     let store = Store::open(dir.path()).unwrap();
     let latest = store.stat(&rne(), "0752401C-r.pdf").unwrap().unwrap();
     assert_eq!((latest.version, latest.bytes), (2, 6));
-    assert_eq!(std::fs::read(dir.path().join("0752401C/0752401C-r.pdf")).unwrap(), b"second");
+    assert_eq!(
+        std::fs::read(dir.path().join("0752401C/0752401C-r.pdf")).unwrap(),
+        b"second"
+    );
     assert!(!versions.join("3.json").exists());
-    assert_eq!(std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
 }

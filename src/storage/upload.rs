@@ -52,7 +52,10 @@ impl Upload {
         let temp = store.temp_path();
         let path = temp.clone();
         let file = tokio::task::spawn_blocking(move || {
-            fs::OpenOptions::new().write(true).create_new(true).open(path)
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
         })
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
@@ -108,7 +111,10 @@ impl Upload {
         }
         let chunks = std::mem::take(&mut self.pending);
         let count = std::mem::take(&mut self.pending_bytes) as u64;
-        let mut sink = self.sink.take().ok_or(StoreError::BadName("upload already failed"))?;
+        let mut sink = self
+            .sink
+            .take()
+            .ok_or(StoreError::BadName("upload already failed"))?;
         let sink = tokio::task::spawn_blocking(move || -> std::io::Result<Sink> {
             for chunk in &chunks {
                 sink.hasher.update(chunk);
@@ -131,7 +137,10 @@ impl Upload {
         max_versions: u32,
     ) -> Result<(StoredFile, DepositRecord), StoreError> {
         self.drain().await?;
-        let sink = self.sink.take().ok_or(StoreError::BadName("upload already failed"))?;
+        let sink = self
+            .sink
+            .take()
+            .ok_or(StoreError::BadName("upload already failed"))?;
         let sha256 = hex::encode(sink.hasher.finalize());
         let file = sink.file;
         tokio::task::spawn_blocking(move || file.sync_all())
@@ -145,7 +154,16 @@ impl Upload {
         let bytes = self.written;
         let principal = principal.to_string();
         let result = tokio::task::spawn_blocking(move || {
-            publish(&store, &rne, &name, &temp, bytes, sha256, principal, max_versions)
+            publish(
+                &store,
+                &rne,
+                &name,
+                &temp,
+                bytes,
+                sha256,
+                principal,
+                max_versions,
+            )
         })
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
@@ -176,7 +194,12 @@ fn publish(
     if new_school {
         sync_dir(layout.root())?;
     }
-    let version = layout.version_numbers(rne, name)?.last().copied().unwrap_or(0) + 1;
+    let version = layout
+        .version_numbers(rne, name)?
+        .last()
+        .copied()
+        .unwrap_or(0)
+        + 1;
     let record = DepositRecord {
         version,
         bytes,

@@ -1,0 +1,110 @@
+//! `ppms-depot demo`: the server on embedded defaults (the real Paris directory, the default
+//! policy) in `./demo-data`, with fresh mount keys for two schools and the crisis cell, and
+//! the instructions to mount the drive.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use ppms_depot::auth::{IssuedKey, KeySubject};
+use ppms_depot::config::Config;
+use ppms_depot::directory::Rne;
+use ppms_depot::server::{bind, serve, App};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps deposits and state.
+    #[arg(long, default_value = "demo-data")]
+    dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+const DEMO_LABEL: &str = "démo";
+const CRISIS_ACCOUNT: &str = "cellule.demo";
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let dir = std::path::absolute(&args.dir)?;
+    let mut config = Config::load(None)?;
+    config.listen = args.listen.clone();
+    config.data_dir = dir.join("deposits");
+    config.state_dir = dir.join("state");
+    config.directory_file = PathBuf::new();
+    config.policy_file = PathBuf::new();
+
+    let listener = bind(&config.listen).await?;
+    let app = Arc::new(App::build(config).await?);
+    for key in app.keys.list().await? {
+        if key.label == DEMO_LABEL && key.revoked_at.is_none() {
+            app.keys.revoke(&key.id).await?;
+        }
+    }
+    let school = |rne: &str| KeySubject::School {
+        account: format!("ce.{rne}"),
+        rne: Rne::parse(rne).expect("demo RNE is valid"),
+    };
+    let arbre_sec = app
+        .keys
+        .issue(&school("0752401C"), DEMO_LABEL, None)
+        .await?;
+    let louvois = app
+        .keys
+        .issue(&school("0754825M"), DEMO_LABEL, None)
+        .await?;
+    let cell = KeySubject::CrisisCell {
+        account: CRISIS_ACCOUNT.into(),
+    };
+    let crisis = app.keys.issue(&cell, DEMO_LABEL, None).await?;
+    let url = format!("http://{}/dav/", listener.local_addr()?);
+    print_instructions(&url, &dir, &arbre_sec, &louvois, &crisis);
+    serve(app, listener, super::shutdown_signal()).await?;
+    Ok(())
+}
+
+fn print_instructions(
+    url: &str,
+    dir: &std::path::Path,
+    a: &IssuedKey,
+    l: &IssuedKey,
+    c: &IssuedKey,
+) {
+    let host = url.trim_start_matches("http://").trim_end_matches("/dav/");
+    println!(
+        "\
+ppms-depot — démonstration
+  Données : {dir}
+  WebDAV  : {url}
+
+Clés de montage (affichées une seule fois, renouvelées à chaque lancement) :
+  E E PU ARBRE SEC (0752401C)  compte {a_acc}  clé {a_key}
+  E E PU LOUVOIS   (0754825M)  compte {l_acc}  clé {l_key}
+  Cellule de crise             compte {c_acc}  clé {c_key}
+
+Déposer un fichier (l'école ne voit que son dossier ; le fichier est préfixé par son RNE) :
+  curl -u '{a_acc}:{a_key}' -T plan.pdf {url}
+  curl -u '{c_acc}:{c_key}' -X PROPFIND -H 'Depth: 1' '{url}75001/E%20E%20PU%20ARBRE%20SEC/'
+
+cadaver :
+  cadaver {url}        (identifiant {a_acc}, mot de passe : la clé), puis « put plan.pdf »
+
+rclone :
+  rclone copy plan.pdf ':webdav,url={url},vendor=other,user={a_acc},pass='\"$(rclone obscure '{a_key}')\"':'
+
+Windows (Explorateur) : Ce PC → « Connecter un lecteur réseau » → Dossier : {url}
+  → « Se connecter à l'aide d'informations d'identification différentes » → compte et clé.
+  (Windows n'envoie le mot de passe en HTTP simple que si BasicAuthLevel vaut 2 ; en production
+  le serveur est en HTTPS.)
+macOS (Finder) : Aller → « Se connecter au serveur… » (⌘K) → http://{host}/dav/ → compte et clé.
+
+Arrêt : Ctrl-C.",
+        dir = dir.display(),
+        a_acc = a.account,
+        a_key = a.secret,
+        l_acc = l.account,
+        l_key = l.secret,
+        c_acc = c.account,
+        c_key = c.secret,
+    );
+}

@@ -1,0 +1,98 @@
+//! Configuration: the defaults in `config/default.toml` (compiled in), then an optional file
+//! given with `--config`, then environment variables `PPMS_DEPOT_*`. Every limit is a named
+//! value here with its default documented in that file.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Everything the server and the CLI read from configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+    /// Empty: the imported directory in `state_dir`, else the compiled-in Paris directory.
+    #[serde(default)]
+    pub directory_file: PathBuf,
+    /// Empty: the compiled-in default policy.
+    #[serde(default)]
+    pub policy_file: PathBuf,
+    pub school_account_prefixes: Vec<String>,
+    pub body_timeout_secs: u64,
+    pub header_timeout_secs: u64,
+    pub max_connections: usize,
+    pub key_validity_days: u64,
+    /// 64 hex characters; when absent the key lives in `<state_dir>/server.key`.
+    #[serde(default)]
+    pub server_key: Option<String>,
+}
+
+impl Config {
+    /// Loads the layered configuration.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("PPMS_DEPOT_"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.state_dir.join("state.db")
+    }
+
+    pub fn audit_path(&self) -> PathBuf {
+        self.state_dir.join("audit.jsonl")
+    }
+
+    pub fn server_key_path(&self) -> PathBuf {
+        self.state_dir.join("server.key")
+    }
+
+    /// Where `directory import` saves the directory it accepted.
+    pub fn imported_directory_path(&self) -> PathBuf {
+        self.state_dir.join("directory.csv")
+    }
+}
+
+#[cfg(test)]
+// figment's test jail returns its own large error type; boxing it is not ours to choose.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_env_layer() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "over.toml",
+                "listen = \"127.0.0.1:9000\"\nmax_connections = 7",
+            )?;
+            jail.set_env("PPMS_DEPOT_MAX_CONNECTIONS", "9");
+            let config = Config::load(Some(Path::new("over.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.listen, "127.0.0.1:9000");
+            assert_eq!(config.max_connections, 9);
+            assert_eq!(config.school_account_prefixes, vec!["ce.".to_string()]);
+            assert_eq!(config.body_timeout_secs, 60);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"x\"")?;
+            assert!(Config::load(Some(Path::new("bad.toml"))).is_err());
+            Ok(())
+        });
+    }
+}

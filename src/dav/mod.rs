@@ -1,0 +1,15 @@
+//! The WebDAV face: `DepositFs` (the crate's `GuardedFileSystem`) over the deposit service,
+//! each principal's view of the tree, session scratch space and principal-aware locks.
+
+mod context;
+mod file;
+mod fs;
+mod locks;
+mod meta;
+mod scratch;
+mod view;
+
+pub use context::{DavContext, Denial};
+pub use fs::{DepositFs, PROPS_NS};
+pub use locks::DepositLs;
+pub use view::{segments, Node};

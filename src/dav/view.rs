@@ -1,0 +1,135 @@
+//! Each principal's view of the tree `/<postal code>/<folder>/<file>`: which node a path names.
+//! A school sees only its own postal code and folder, and any other file path it uses is an
+//! alias of a file in its own folder (so `PUT /plan.pdf` then `PROPFIND /plan.pdf` both reach
+//! `0752401C-plan.pdf`). The crisis cell sees every folder that holds a deposit.
+
+use crate::auth::{Principal, Role};
+use crate::deposit::{nfc, stored_name};
+use crate::directory::{Directory, Rne};
+use crate::policy::DepositPolicy;
+use crate::storage::Store;
+
+use super::scratch::Scratch;
+
+/// What a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Root,
+    PostalCode(String),
+    School(Rne),
+    /// A stored name in a school's folder; it may not exist yet.
+    File {
+        rne: Rne,
+        stored: String,
+    },
+    /// A name kept only in the session scratch space (desktop junk, empty placeholders).
+    Scratch {
+        rne: Rne,
+        key: String,
+    },
+    /// A file name that can never be stored (the reason is for the user).
+    Invalid(&'static str),
+    Missing,
+}
+
+/// The decoded, NFC segments of a request path; `None` if a segment is not UTF-8.
+pub fn segments(path_bytes: &[u8]) -> Option<Vec<String>> {
+    path_bytes
+        .split(|b| *b == b'/')
+        .filter(|s| !s.is_empty())
+        .map(|s| std::str::from_utf8(s).ok().map(nfc))
+        .collect()
+}
+
+/// Resolves segments for a principal.
+pub fn resolve(
+    principal: &Principal,
+    segs: &[String],
+    directory: &Directory,
+    store: &Store,
+    policy: &DepositPolicy,
+    scratch: &Scratch,
+) -> Node {
+    match &principal.role {
+        Role::CrisisCell => resolve_cell(segs, directory, store),
+        Role::School(rne) => {
+            resolve_school(principal, rne, segs, directory, store, policy, scratch)
+        }
+    }
+}
+
+fn resolve_cell(segs: &[String], directory: &Directory, store: &Store) -> Node {
+    match segs {
+        [] => Node::Root,
+        [cp] => {
+            let any = directory
+                .in_postal_code(cp)
+                .any(|(_, e)| store.has_deposits(&e.rne));
+            if any {
+                Node::PostalCode(cp.clone())
+            } else {
+                Node::Missing
+            }
+        }
+        [cp, folder] => match directory.lookup(cp, folder) {
+            Some(e) if store.has_deposits(&e.rne) => Node::School(e.rne.clone()),
+            _ => Node::Missing,
+        },
+        [cp, folder, name] => match directory.lookup(cp, folder) {
+            Some(e) => Node::File {
+                rne: e.rne.clone(),
+                stored: name.clone(),
+            },
+            None => Node::Missing,
+        },
+        _ => Node::Missing,
+    }
+}
+
+fn resolve_school(
+    principal: &Principal,
+    rne: &Rne,
+    segs: &[String],
+    directory: &Directory,
+    store: &Store,
+    policy: &DepositPolicy,
+    scratch: &Scratch,
+) -> Node {
+    let Some(own) = directory.get(rne) else {
+        return match segs {
+            [] => Node::Root,
+            _ => Node::Missing,
+        };
+    };
+    let own_folder = directory.folder_name(rne).unwrap_or_default();
+    match segs {
+        [] => return Node::Root,
+        [cp] if *cp == own.postal_code => return Node::PostalCode(cp.clone()),
+        [cp, folder] if *cp == own.postal_code && folder == own_folder => {
+            return Node::School(rne.clone())
+        }
+        _ => {}
+    }
+    let name = segs.last().map(String::as_str).unwrap_or_default();
+    if policy.is_junk(name) {
+        return Node::Scratch {
+            rne: rne.clone(),
+            key: name.to_string(),
+        };
+    }
+    let stored = match stored_name(rne, name) {
+        Ok(stored) => stored,
+        Err(err) => return Node::Invalid(err.message_fr()),
+    };
+    let deposited = matches!(store.stat(rne, &stored), Ok(Some(_)));
+    if !deposited && scratch.contains(&principal.account, &stored) {
+        return Node::Scratch {
+            rne: rne.clone(),
+            key: stored,
+        };
+    }
+    Node::File {
+        rne: rne.clone(),
+        stored,
+    }
+}

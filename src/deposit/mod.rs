@@ -1,0 +1,341 @@
+//! One path for every deposit, from a mapped drive or the browser: name the file, check it
+//! against the policy (type, size, quota, content), stream it into the store, audit the result.
+
+mod naming;
+
+pub use naming::{nfc, stored_name, NameError};
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::audit::{AuditEvent, AuditLog};
+use crate::directory::Rne;
+use crate::policy::{ContentSniffer, DepositPolicy, Refusal, Sniff};
+use crate::storage::Store;
+use crate::storage::{StoreError, StoredFile, Upload};
+
+/// Who deposits, as the audit trail names them.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub account: String,
+    pub role: &'static str,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Why a deposit did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum DepositError {
+    #[error("{0}")]
+    Name(#[from] NameError),
+    #[error("{}", .0.message_en())]
+    Refused(Refusal),
+    #[error("upload ended after {written} of {announced} announced bytes")]
+    Incomplete { written: u64, announced: u64 },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl DepositError {
+    /// The HTTP status that says it, in one place for every face.
+    pub fn status(&self) -> u16 {
+        match self {
+            DepositError::Name(NameError::TooLong) => 400,
+            DepositError::Name(_) => 400,
+            DepositError::Refused(refusal) => refusal.http_status(),
+            DepositError::Incomplete { .. } => 400,
+            DepositError::Store(StoreError::DiskFull) => 507,
+            DepositError::Store(StoreError::BadName(_)) => 400,
+            DepositError::Store(_) => 500,
+        }
+    }
+
+    /// What the user reads, in French.
+    pub fn message_fr(&self) -> String {
+        match self {
+            DepositError::Name(err) => err.message_fr().to_string(),
+            DepositError::Refused(refusal) => refusal.message_fr(),
+            DepositError::Incomplete { .. } => "envoi incomplet : rien n'a été déposé".into(),
+            DepositError::Store(StoreError::DiskFull) => {
+                "espace disque du serveur épuisé : rien n'a été déposé".into()
+            }
+            DepositError::Store(StoreError::BadName(_)) => "nom de fichier invalide".into(),
+            DepositError::Store(_) => "erreur du serveur : rien n'a été déposé".into(),
+        }
+    }
+}
+
+/// The deposit service over the store, the policy and the audit trail. Cheap to clone.
+#[derive(Clone)]
+pub struct Depositor {
+    store: Store,
+    policy: Arc<DepositPolicy>,
+    audit: AuditLog,
+}
+
+impl Depositor {
+    pub fn new(store: Store, policy: Arc<DepositPolicy>, audit: AuditLog) -> Depositor {
+        Depositor {
+            store,
+            policy,
+            audit,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &DepositPolicy {
+        &self.policy
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Checks what can be checked before any byte arrives (name, type, announced size,
+    /// quota) and opens the upload.
+    pub async fn begin(
+        &self,
+        actor: Actor,
+        rne: &Rne,
+        requested_name: &str,
+        announced: Option<u64>,
+    ) -> Result<PendingDeposit, DepositError> {
+        let result = self.begin_checked(rne, requested_name, announced).await;
+        match result {
+            Ok((upload, sniffer)) => Ok(PendingDeposit {
+                depositor: self.clone(),
+                actor,
+                upload: Some(upload),
+                sniffer,
+                announced,
+            }),
+            Err(err) => {
+                self.audit_refusal(&actor, rne, requested_name, &err, None);
+                Err(err)
+            }
+        }
+    }
+
+    async fn begin_checked(
+        &self,
+        rne: &Rne,
+        requested_name: &str,
+        announced: Option<u64>,
+    ) -> Result<(Upload, ContentSniffer), DepositError> {
+        let stored = stored_name(rne, requested_name)?;
+        let family = self
+            .policy
+            .check_extension(&stored)
+            .map_err(DepositError::Refused)?;
+        if let Some(size) = announced {
+            self.check_size_and_quota(rne, size)?;
+        }
+        let upload = self.store.begin(rne, &stored).await?;
+        Ok((upload, ContentSniffer::new(family)))
+    }
+
+    fn check_size_and_quota(&self, rne: &Rne, size: u64) -> Result<(), DepositError> {
+        self.policy
+            .check_size(size)
+            .map_err(DepositError::Refused)?;
+        let used = self.store.used_bytes(rne)?;
+        self.policy
+            .check_quota(used, size)
+            .map_err(DepositError::Refused)
+    }
+
+    fn audit_refusal(
+        &self,
+        actor: &Actor,
+        rne: &Rne,
+        name: &str,
+        err: &DepositError,
+        bytes: Option<u64>,
+    ) {
+        tracing::warn!(rne = %rne, name, error = %err, "deposit refused");
+        self.audit.record(AuditEvent {
+            event: "deposit",
+            outcome: "refused",
+            principal: Some(actor.account.clone()),
+            role: Some(actor.role),
+            rne: Some(rne.to_string()),
+            stored_name: Some(name.to_string()),
+            bytes,
+            status: Some(err.status()),
+            reason: Some(err.to_string()),
+            client_ip: actor.client_ip.clone(),
+            user_agent: actor.user_agent.clone(),
+            ..AuditEvent::default()
+        });
+    }
+}
+
+/// A deposit whose bytes are arriving. Dropped before [`PendingDeposit::finish`], it stores
+/// nothing and leaves an `interrupted` audit line.
+pub struct PendingDeposit {
+    depositor: Depositor,
+    actor: Actor,
+    upload: Option<Upload>,
+    sniffer: ContentSniffer,
+    announced: Option<u64>,
+}
+
+impl std::fmt::Debug for PendingDeposit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingDeposit")
+            .field("upload", &self.upload)
+            .finish()
+    }
+}
+
+impl PendingDeposit {
+    pub fn stored_name(&self) -> &str {
+        self.upload
+            .as_ref()
+            .map(Upload::stored_name)
+            .unwrap_or_default()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.upload.as_ref().map(Upload::len).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the upload without a deposit and without an audit line: for the empty bodies
+    /// clients send before the real one.
+    pub fn discard(mut self) {
+        self.upload = None;
+    }
+
+    /// Appends a chunk after the size and content checks.
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), DepositError> {
+        let result = self.write_checked(chunk).await;
+        if let Err(err) = &result {
+            self.fail(err);
+        }
+        result
+    }
+
+    async fn write_checked(&mut self, chunk: Bytes) -> Result<(), DepositError> {
+        let total = self.len() + chunk.len() as u64;
+        let policy = self.depositor.policy.clone();
+        policy.check_size(total).map_err(DepositError::Refused)?;
+        if self.sniffer.verdict(false) == Sniff::Undecided {
+            self.sniffer.feed(&chunk);
+            if let Sniff::Mismatch = self.sniffer.verdict(false) {
+                return Err(DepositError::Refused(self.sniffer.refusal()));
+            }
+        }
+        let upload = self
+            .upload
+            .as_mut()
+            .ok_or(StoreError::BadName("upload ended"))?;
+        upload.write(chunk).await?;
+        Ok(())
+    }
+
+    /// Runs the final checks and commits the deposit as the next version of its name.
+    pub async fn finish(mut self) -> Result<StoredFile, DepositError> {
+        let result = self.finish_checked().await;
+        match &result {
+            Ok(stored) => self.audit_success(stored),
+            Err(err) => self.fail(err),
+        }
+        result
+    }
+
+    async fn finish_checked(&mut self) -> Result<StoredFile, DepositError> {
+        let written = self.len();
+        if let Some(announced) = self.announced {
+            if announced != written {
+                return Err(DepositError::Incomplete { written, announced });
+            }
+        }
+        if self.sniffer.verdict(true) != Sniff::Match {
+            return Err(DepositError::Refused(self.sniffer.refusal()));
+        }
+        let upload = self
+            .upload
+            .take()
+            .ok_or(StoreError::BadName("upload ended"))?;
+        let rne = upload.rne().clone();
+        let used = self.depositor.store.used_bytes(&rne)?;
+        // Limitation: the quota is checked before the commit, not under the school lock, so
+        // uploads finishing at the same instant can overshoot it by their own sizes.
+        self.depositor
+            .policy
+            .check_quota(used, written)
+            .map_err(DepositError::Refused)?;
+        let max_versions = self.depositor.policy.max_versions;
+        let (stored, _record) = upload.commit(&self.actor.account, max_versions).await?;
+        Ok(stored)
+    }
+
+    fn fail(&mut self, err: &DepositError) {
+        if let Some(upload) = self.upload.take() {
+            let (rne, name, len) = (
+                upload.rne().clone(),
+                upload.stored_name().to_string(),
+                upload.len(),
+            );
+            drop(upload);
+            self.depositor
+                .audit_refusal(&self.actor, &rne, &name, err, Some(len));
+        }
+    }
+
+    fn audit_success(&self, stored: &StoredFile) {
+        let Some(rne) = stored.name.get(..8).and_then(|r| Rne::parse(r).ok()) else {
+            return;
+        };
+        tracing::info!(rne = %rne, name = %stored.name, version = stored.version,
+            bytes = stored.bytes, "deposit stored");
+        self.depositor.audit.record(AuditEvent {
+            event: "deposit",
+            outcome: "ok",
+            principal: Some(self.actor.account.clone()),
+            role: Some(self.actor.role),
+            rne: Some(rne.to_string()),
+            stored_name: Some(stored.name.clone()),
+            version: Some(stored.version),
+            bytes: Some(stored.bytes),
+            sha256: Some(stored.sha256.clone()),
+            client_ip: self.actor.client_ip.clone(),
+            user_agent: self.actor.user_agent.clone(),
+            ..AuditEvent::default()
+        });
+    }
+}
+
+impl Drop for PendingDeposit {
+    fn drop(&mut self) {
+        if let Some(upload) = self.upload.take() {
+            let (rne, name, len) = (
+                upload.rne().clone(),
+                upload.stored_name().to_string(),
+                upload.len(),
+            );
+            drop(upload);
+            tracing::warn!(rne = %rne, name, bytes = len, "upload interrupted, nothing stored");
+            self.depositor.audit.record(AuditEvent {
+                event: "deposit",
+                outcome: "interrupted",
+                principal: Some(self.actor.account.clone()),
+                role: Some(self.actor.role),
+                rne: Some(rne.to_string()),
+                stored_name: Some(name),
+                bytes: Some(len),
+                client_ip: self.actor.client_ip.clone(),
+                user_agent: self.actor.user_agent.clone(),
+                ..AuditEvent::default()
+            });
+        }
+    }
+}

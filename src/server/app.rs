@@ -1,0 +1,86 @@
+//! Everything a running server shares between requests, built once from the configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use dav_server::ls::DavLockSystem;
+use dav_server::memls::MemLs;
+
+use crate::audit::AuditLog;
+use crate::auth::{load_server_key, KeyStore, ServerKey};
+use crate::config::Config;
+use crate::dav::DepositFs;
+use crate::deposit::Depositor;
+use crate::directory::Directory;
+use crate::policy::DepositPolicy;
+use crate::storage::Store;
+
+/// The shared state of a server.
+pub struct App {
+    pub config: Config,
+    pub keys: KeyStore,
+    pub fs: DepositFs,
+    pub locks: Box<dyn DavLockSystem>,
+    pub audit: AuditLog,
+    pub body_timeout: Duration,
+}
+
+/// The directory the configuration names: a file, else an imported one, else Paris.
+pub fn load_directory(config: &Config) -> anyhow::Result<Directory> {
+    let file = if config.directory_file.as_os_str().is_empty() {
+        let imported = config.imported_directory_path();
+        imported.exists().then_some(imported)
+    } else {
+        Some(config.directory_file.clone())
+    };
+    match file {
+        Some(path) => Directory::from_path(&path)
+            .with_context(|| format!("loading the directory {}", path.display())),
+        None => Ok(Directory::embedded_paris()),
+    }
+}
+
+pub fn load_policy(config: &Config) -> anyhow::Result<DepositPolicy> {
+    if config.policy_file.as_os_str().is_empty() {
+        return Ok(DepositPolicy::embedded_default());
+    }
+    DepositPolicy::from_path(&config.policy_file)
+        .with_context(|| format!("loading the policy {}", config.policy_file.display()))
+}
+
+/// Opens the state database and the key store.
+pub async fn open_keys(config: &Config) -> anyhow::Result<KeyStore> {
+    let pool = crate::state::open(&config.database_path())
+        .await
+        .with_context(|| format!("opening {}", config.database_path().display()))?;
+    let server_key = match &config.server_key {
+        Some(hex) => ServerKey::from_hex(hex).map_err(anyhow::Error::msg)?,
+        None => load_server_key(&config.server_key_path())
+            .with_context(|| format!("server key {}", config.server_key_path().display()))?,
+    };
+    Ok(KeyStore::new(pool, server_key))
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let directory = load_directory(&config)?;
+        let policy = load_policy(&config)?;
+        let store = Store::open(&config.data_dir)
+            .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
+        let audit = AuditLog::open(&config.audit_path())
+            .with_context(|| format!("opening {}", config.audit_path().display()))?;
+        let keys = open_keys(&config).await?;
+        let depositor = Depositor::new(store, Arc::new(policy), audit.clone());
+        tracing::info!(establishments = directory.len(), data_dir = %config.data_dir.display(),
+            "directory and store ready");
+        Ok(App {
+            body_timeout: Duration::from_secs(config.body_timeout_secs.max(1)),
+            fs: DepositFs::new(Arc::new(directory), depositor),
+            locks: MemLs::new(),
+            keys,
+            audit,
+            config,
+        })
+    }
+}

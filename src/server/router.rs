@@ -1,0 +1,108 @@
+//! Routes a request: `/healthz`, `OPTIONS` anywhere (answered without credentials, revealing
+//! nothing), the WebDAV face under `/dav/`, a short home page; and logs one line per request.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use dav_server::body::Body;
+use http::{header, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::app::App;
+use super::dav_face;
+
+/// Where the WebDAV tree is mounted.
+pub const DAV_PREFIX: &str = "/dav";
+
+/// Methods the WebDAV face answers (some with 403 under the deposit rules).
+const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, PROPFIND, PROPPATCH, LOCK, UNLOCK, MKCOL, DELETE, \
+                     COPY, MOVE";
+
+const HOME: &str = "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\">\
+<title>Recueil des PPMS et plans</title><h1>Recueil des PPMS et plans</h1>\
+<p>Serveur de dépôt des plans particuliers de mise en sûreté. Le lecteur réseau (WebDAV) est \
+à l'adresse <code>/dav/</code> de ce serveur.</p></html>\n";
+
+pub async fn route(
+    app: Arc<App>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let (response, principal, received) = dispatch(&app, peer, req).await;
+    let sent = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    tracing::info!(
+        method = %method,
+        path = %path,
+        principal = principal.as_deref().unwrap_or("-"),
+        status = response.status().as_u16(),
+        bytes_in = received,
+        bytes_out = sent,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
+}
+
+async fn dispatch(
+    app: &Arc<App>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> (Response<Body>, Option<String>, u64) {
+    let path = req.uri().path();
+    if req.method() == Method::OPTIONS {
+        return (options(), None, 0);
+    }
+    if path == "/healthz" {
+        return (text(StatusCode::OK, "ok\n"), None, 0);
+    }
+    if path == DAV_PREFIX || path.starts_with("/dav/") {
+        return dav_face::handle(app, peer, req).await;
+    }
+    if path == "/" && (req.method() == Method::GET || req.method() == Method::HEAD) {
+        let mut response = Response::new(Body::from(HOME));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        return (response, None, 0);
+    }
+    (text(StatusCode::NOT_FOUND, "introuvable\n"), None, 0)
+}
+
+/// `OPTIONS` needs no credentials: Windows' first request has none and gives up on a 401.
+fn options() -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    let headers = response.headers_mut();
+    headers.insert("DAV", http::HeaderValue::from_static("1, 2"));
+    headers.insert(header::ALLOW, http::HeaderValue::from_static(ALLOW));
+    headers.insert("MS-Author-Via", http::HeaderValue::from_static("DAV"));
+    headers.insert(header::CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+    response
+}
+
+/// A plain-text answer (French message for the user).
+pub fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let mut body = message.to_string();
+    if !body.ends_with('\n') {
+        body.push('\n');
+    }
+    let mut response = Response::new(Body::from(body.clone()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
+    response
+}
