@@ -186,6 +186,15 @@ impl DepositFs {
             return Err(deny(ctx, 403, READ_ONLY));
         }
         let account = ctx.principal.account.clone();
+        let node = match node {
+            // A placeholder (not junk) receiving its content becomes a real deposit.
+            Node::Scratch { rne, key }
+                if options.truncate && !self.depositor.policy().is_junk(&key) =>
+            {
+                Node::File { rne, stored: key }
+            }
+            other => other,
+        };
         match node {
             Node::Scratch { key, .. } => {
                 let content = match (options.truncate, self.scratch.get(&account, &key)) {

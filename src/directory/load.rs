@@ -171,7 +171,7 @@ impl Directory {
                 })
             }
         };
-        let header = Header::new(&header, source);
+        let header = Header::new(&header, separator, source);
         let format = Format::detect(&header)?;
 
         let mut establishments = Vec::new();
@@ -305,12 +305,13 @@ struct Header {
 }
 
 impl Header {
-    fn new(record: &StringRecord, input: &str) -> Header {
+    fn new(record: &StringRecord, separator: u8, input: &str) -> Header {
         let mut columns = HashMap::with_capacity(record.len());
         for (i, name) in record.iter().enumerate() {
             columns.entry(name.trim().to_ascii_lowercase()).or_insert(i);
         }
-        let text: String = record.iter().collect::<Vec<_>>().join(",");
+        let separator = char::from(separator).to_string();
+        let text: String = record.iter().collect::<Vec<_>>().join(&separator);
         Header {
             columns,
             len: record.len(),

@@ -64,33 +64,27 @@ impl Directory {
 
     /// Builds the indexes from establishments with distinct RNEs.
     pub(super) fn build(mut establishments: Vec<Establishment>, skipped: Vec<SkippedRow>) -> Self {
-        // Group by postal code, then name folders within each group.
+        // Folder names are chosen per postal code, so group by postal code first.
         establishments.sort_by(|a, b| (&a.postal_code, &a.rne).cmp(&(&b.postal_code, &b.rne)));
-        let mut entries = Vec::with_capacity(establishments.len());
-        let mut start = 0;
-        while start < establishments.len() {
-            let code = &establishments[start].postal_code;
-            let len = establishments[start..]
-                .iter()
-                .take_while(|e| &e.postal_code == code)
-                .count();
-            let group = &establishments[start..start + len];
+        let mut folders = Vec::with_capacity(establishments.len());
+        for group in establishments.chunk_by(|a, b| a.postal_code == b.postal_code) {
             let members: Vec<(&str, &Rne)> =
                 group.iter().map(|e| (e.name.as_str(), &e.rne)).collect();
-            let folders = assign_folder_names(&members);
-            let mut named: Vec<Entry> = group
-                .iter()
-                .cloned()
-                .zip(folders)
-                .map(|(establishment, folder)| Entry {
-                    establishment,
-                    folder,
-                })
-                .collect();
-            named.sort_by(|a, b| a.folder.cmp(&b.folder));
-            entries.extend(named);
-            start += len;
+            folders.extend(assign_folder_names(&members));
         }
+        let mut entries: Vec<Entry> = establishments
+            .into_iter()
+            .zip(folders)
+            .map(|(establishment, folder)| Entry {
+                establishment,
+                folder,
+            })
+            .collect();
+        // Tree order; folder names are unique within a postal code, so the order is total.
+        entries.sort_by(|a, b| {
+            (&a.establishment.postal_code, &a.folder)
+                .cmp(&(&b.establishment.postal_code, &b.folder))
+        });
 
         let by_rne = entries
             .iter()
