@@ -127,6 +127,9 @@ impl Depositor {
         announced: Option<u64>,
     ) -> Result<(Upload, ContentSniffer), DepositError> {
         let stored = stored_name(rne, requested_name)?;
+        self.policy
+            .check_name(&stored)
+            .map_err(DepositError::Refused)?;
         let family = self
             .policy
             .check_extension(&stored)
