@@ -31,8 +31,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     config.listen = args.listen.clone();
     config.data_dir = dir.join("deposits");
     config.state_dir = dir.join("state");
-    config.directory_file = PathBuf::new();
-    config.policy_file = PathBuf::new();
 
     let listener = bind(&config.listen).await?;
     let app = Arc::new(App::build(config).await?);
