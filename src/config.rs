@@ -10,6 +10,9 @@ use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
+/// `PPMS_DEPOT_*` variables read elsewhere (the log filter, the config file path).
+const NOT_CONFIG_KEYS: [&str; 2] = ["log", "config"];
+
 /// Everything the server and the CLI read from configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +44,11 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed("PPMS_DEPOT_"))
+            .merge(Env::prefixed("PPMS_DEPOT_").filter(|key| {
+                !NOT_CONFIG_KEYS
+                    .iter()
+                    .any(|k| key.as_str().eq_ignore_ascii_case(k))
+            }))
             .extract()
             .map_err(Box::new)
     }
@@ -78,6 +85,7 @@ mod tests {
                 "listen = \"127.0.0.1:9000\"\nmax_connections = 7",
             )?;
             jail.set_env("PPMS_DEPOT_MAX_CONNECTIONS", "9");
+            jail.set_env("PPMS_DEPOT_LOG", "debug");
             let config = Config::load(Some(Path::new("over.toml"))).map_err(|e| *e)?;
             assert_eq!(config.listen, "127.0.0.1:9000");
             assert_eq!(config.max_connections, 9);

@@ -16,7 +16,6 @@ async fn main() -> std::process::ExitCode {
     match cli::run(cli::Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err:#}");
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
