@@ -17,6 +17,7 @@ use super::context::DavContext;
 use super::file::{DepositWriter, ScratchHandle, StoredReader};
 use super::meta::{Entry, Meta};
 use super::scratch::Scratch;
+use super::tree_ops::READ_ONLY;
 use super::view::{resolve, segments, Node};
 use crate::auth::Role;
 use crate::deposit::Depositor;
@@ -26,10 +27,6 @@ use crate::storage::StoredFile;
 /// XML namespace of the properties this server adds (hash, version, RNE).
 pub const PROPS_NS: &str = "urn:x-ppms-depot:";
 
-const READ_ONLY: &str = "accès en lecture seule : la cellule de crise ne dépose rien";
-const NO_FOLDERS: &str = "les dossiers sont créés automatiquement au premier dépôt";
-const NO_DELETE: &str = "suppression interdite : un dépôt est conservé";
-const NO_MOVE: &str = "déplacement, renommage et copie interdits : un dépôt est conservé";
 const NO_READ_BACK: &str = "le téléchargement des dépôts n'est pas ouvert aux établissements";
 const NO_PARTIAL: &str = "modification partielle interdite : déposez le fichier entier";
 
@@ -70,6 +67,18 @@ impl DepositFs {
         &self.directory
     }
 
+    pub(super) fn depositor(&self) -> &Depositor {
+        &self.depositor
+    }
+
+    pub(super) fn policy(&self) -> &crate::policy::DepositPolicy {
+        self.depositor.policy()
+    }
+
+    pub(super) fn scratch(&self) -> &Scratch {
+        &self.scratch
+    }
+
     /// The node a path names for this request's principal.
     pub fn node(&self, path: &DavPath, ctx: &DavContext) -> Node {
         let Some(segs) = segments(path.as_bytes()) else {
@@ -104,6 +113,13 @@ impl DepositFs {
         match node {
             Node::Root | Node::PostalCode(_) => Ok(Meta::dir(self.started)),
             Node::School(rne) => Ok(self.school_dir_meta(rne)),
+            Node::SubFolder { rne, dir } => {
+                let path = self.depositor.store().root().join(rne.as_str()).join(dir);
+                let modified = std::fs::metadata(path)
+                    .and_then(|m| m.modified())
+                    .unwrap_or(self.started);
+                Ok(Meta::dir(modified))
+            }
             Node::File { rne, stored } => self
                 .stat(rne, stored)?
                 .map(|f| file_meta(&f))
@@ -161,19 +177,28 @@ impl DepositFs {
                 .filter(|(_, e)| store.has_deposits(&e.rne))
                 .map(|(name, e)| dir(name, self.school_dir_meta(&e.rne)))
                 .collect()),
-            (Node::School(rne), _) => {
-                let files = store.list(rne).map_err(|_| FsError::GeneralFailure)?;
-                Ok(files
-                    .iter()
-                    .map(|f| Entry {
-                        name: f.name.clone(),
-                        meta: file_meta(f),
-                    })
-                    .collect())
-            }
+            (Node::School(rne), _) => self.folder_entries(rne, ""),
+            (Node::SubFolder { rne, dir }, _) => self.folder_entries(rne, dir),
             (Node::Invalid(_) | Node::Missing, _) => Err(FsError::NotFound),
             _ => Err(FsError::Forbidden),
         }
+    }
+
+    fn folder_entries(&self, rne: &Rne, dir: &str) -> FsResult<Vec<Entry>> {
+        let (files, folders) = self
+            .depositor
+            .store()
+            .list_dir(rne, dir)
+            .map_err(|_| FsError::GeneralFailure)?;
+        let folders = folders.into_iter().map(|name| Entry {
+            name,
+            meta: Meta::dir(self.started),
+        });
+        let files = files.iter().map(|f| Entry {
+            name: f.name.clone(),
+            meta: file_meta(f),
+        });
+        Ok(folders.chain(files).collect())
     }
 
     async fn open_write(
@@ -232,9 +257,13 @@ impl DepositFs {
                         meta: Meta::dir(SystemTime::now()).into_file(),
                     }));
                 }
+                let (dir, leaf) = stored.rsplit_once('/').unwrap_or(("", stored.as_str()));
+                if !dir.is_empty() && !self.depositor.store().is_dir(&rne, dir) {
+                    return Err(FsError::NotFound);
+                }
                 let pending = self
                     .depositor
-                    .begin((*ctx.actor).clone(), &rne, &stored, options.size)
+                    .begin_in((*ctx.actor).clone(), &rne, dir, leaf, options.size)
                     .await
                     .map_err(|err| {
                         ctx.deny(err.status(), err.message_fr());
@@ -255,7 +284,9 @@ impl DepositFs {
             }
             Node::Invalid(message) => Err(deny(ctx, 400, message)),
             Node::Missing => Err(FsError::NotFound),
-            Node::Root | Node::PostalCode(_) | Node::School(_) => Err(FsError::Forbidden),
+            Node::Root | Node::PostalCode(_) | Node::School(_) | Node::SubFolder { .. } => {
+                Err(FsError::Forbidden)
+            }
         }
     }
 
@@ -299,7 +330,9 @@ impl DepositFs {
                     meta,
                 }))
             }
-            Node::Root | Node::PostalCode(_) | Node::School(_) => Err(FsError::Forbidden),
+            Node::Root | Node::PostalCode(_) | Node::School(_) | Node::SubFolder { .. } => {
+                Err(FsError::Forbidden)
+            }
             Node::Invalid(_) | Node::Missing => Err(FsError::NotFound),
         }
     }
@@ -329,7 +362,7 @@ impl DepositFs {
 }
 
 /// Records a refusal and answers the crate with the nearest error it knows.
-fn deny(ctx: &DavContext, status: u16, message: &str) -> FsError {
+pub(super) fn deny(ctx: &DavContext, status: u16, message: &str) -> FsError {
     ctx.deny(status, message);
     FsError::Forbidden
 }
@@ -388,49 +421,34 @@ impl GuardedFileSystem<DavContext> for DepositFs {
         .boxed()
     }
 
-    fn create_dir<'a>(&'a self, _path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
-        let message = if ctx.principal.role == Role::CrisisCell {
-            READ_ONLY
-        } else {
-            NO_FOLDERS
-        };
-        async move { Err(deny(ctx, 403, message)) }.boxed()
+    fn create_dir<'a>(&'a self, path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
+        self.make_folder(path, ctx).boxed()
     }
 
-    fn remove_dir<'a>(&'a self, _path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
-        async move { Err(deny(ctx, 403, NO_DELETE)) }.boxed()
+    fn remove_dir<'a>(&'a self, path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
+        self.delete_folder(path, ctx).boxed()
     }
 
     fn remove_file<'a>(&'a self, path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
-        async move {
-            match self.node(path, ctx) {
-                // Clients tidy their own junk; it was never stored.
-                Node::Scratch { key, .. } if ctx.principal.role != Role::CrisisCell => {
-                    self.scratch.remove(&ctx.principal.account, &key);
-                    Ok(())
-                }
-                _ => Err(deny(ctx, 403, NO_DELETE)),
-            }
-        }
-        .boxed()
+        self.delete_file(path, ctx).boxed()
     }
 
     fn rename<'a>(
         &'a self,
-        _from: &'a DavPath,
-        _to: &'a DavPath,
+        from: &'a DavPath,
+        to: &'a DavPath,
         ctx: &'a DavContext,
     ) -> FsFuture<'a, ()> {
-        async move { Err(deny(ctx, 403, NO_MOVE)) }.boxed()
+        self.move_node(from, to, ctx).boxed()
     }
 
     fn copy<'a>(
         &'a self,
-        _from: &'a DavPath,
-        _to: &'a DavPath,
+        from: &'a DavPath,
+        to: &'a DavPath,
         ctx: &'a DavContext,
     ) -> FsFuture<'a, ()> {
-        async move { Err(deny(ctx, 403, NO_MOVE)) }.boxed()
+        self.copy_file(from, to, ctx).boxed()
     }
 
     fn set_accessed<'a>(
@@ -463,16 +481,11 @@ impl GuardedFileSystem<DavContext> for DepositFs {
 
     fn patch_props<'a>(
         &'a self,
-        _path: &'a DavPath,
+        path: &'a DavPath,
         patch: Vec<(bool, DavProp)>,
-        _ctx: &'a DavContext,
+        ctx: &'a DavContext,
     ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
-        // Limitation: no dead-property store; each property is refused inside the 207.
-        let refused = patch
-            .into_iter()
-            .map(|(_, p)| (StatusCode::FORBIDDEN, p))
-            .collect();
-        async move { Ok(refused) }.boxed()
+        async move { Ok(self.patch_dead_props(path, patch, ctx)) }.boxed()
     }
 
     fn get_props<'a>(
@@ -482,7 +495,9 @@ impl GuardedFileSystem<DavContext> for DepositFs {
         ctx: &'a DavContext,
     ) -> FsFuture<'a, Vec<DavProp>> {
         async move {
-            let mut props = self.props_of(&self.node(path, ctx));
+            let node = self.node(path, ctx);
+            let mut props = self.props_of(&node);
+            props.extend(self.dead_props_of(&node));
             if !do_content {
                 props.iter_mut().for_each(|p| p.xml = None);
             }
@@ -498,7 +513,10 @@ impl GuardedFileSystem<DavContext> for DepositFs {
         ctx: &'a DavContext,
     ) -> FsFuture<'a, Vec<u8>> {
         async move {
-            self.props_of(&self.node(path, ctx))
+            let node = self.node(path, ctx);
+            let mut props = self.props_of(&node);
+            props.extend(self.dead_props_of(&node));
+            props
                 .into_iter()
                 .find(|p| p.name == prop.name && p.namespace == prop.namespace)
                 .and_then(|p| p.xml)

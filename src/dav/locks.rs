@@ -37,13 +37,18 @@ impl DepositLs {
     }
 
     fn canonical(&self, path: &DavPath) -> DavPath {
-        let encode = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+        let encode = |rel: &str| {
+            let segments = rel.split('/');
+            let encoded = segments.map(|s| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string());
+            encoded.collect::<Vec<_>>().join("/")
+        };
         let text = match self.fs.node(path, &self.ctx) {
             Node::Root | Node::PostalCode(_) => match self.ctx.principal.school_rne() {
                 Some(rne) => format!("/{rne}/"),
                 None => return path.clone(),
             },
             Node::School(rne) => format!("/{rne}/"),
+            Node::SubFolder { rne, dir } => format!("/{rne}/{}/", encode(&dir)),
             Node::File { rne, stored } => format!("/{rne}/{}", encode(&stored)),
             Node::Scratch { rne, key } => format!("/{rne}/{}", encode(&key)),
             Node::Invalid(_) | Node::Missing => return path.clone(),

@@ -2,11 +2,13 @@
 //! each principal's view of the tree, session scratch space and principal-aware locks.
 
 mod context;
+mod dead_props;
 mod file;
 mod fs;
 mod locks;
 mod meta;
 mod scratch;
+mod tree_ops;
 mod view;
 
 pub use context::{DavContext, Denial};

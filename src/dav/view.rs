@@ -17,7 +17,13 @@ pub enum Node {
     Root,
     PostalCode(String),
     School(Rne),
-    /// A stored name in a school's folder; it may not exist yet.
+    /// A sub-folder of a school's folder (only where the policy allows sub-folders).
+    SubFolder {
+        rne: Rne,
+        dir: String,
+    },
+    /// A stored path in a school's folder (`0752401C-plan.pdf`, or `sub/0752401C-plan.pdf`
+    /// where sub-folders are allowed); it may not exist yet. in a school's folder; it may not exist yet.
     File {
         rne: Rne,
         stored: String,
@@ -108,9 +114,52 @@ fn resolve_school(
         [cp, folder] if *cp == own.postal_code && folder == own_folder => {
             return Node::School(rne.clone())
         }
+        [cp, folder, rest @ ..]
+            if policy.allow_subfolders && *cp == own.postal_code && folder == own_folder =>
+        {
+            let full = rest.join("/");
+            if store.is_dir(rne, &full) {
+                return Node::SubFolder {
+                    rne: rne.clone(),
+                    dir: full,
+                };
+            }
+            let dir = rest[..rest.len() - 1].join("/");
+            return file_node(
+                principal,
+                rne,
+                &dir,
+                &rest[rest.len() - 1],
+                store,
+                policy,
+                scratch,
+            );
+        }
         _ => {}
     }
     let name = segs.last().map(String::as_str).unwrap_or_default();
+    file_node(principal, rne, "", name, store, policy, scratch)
+}
+
+/// The full path `<dir>/<name>` inside a school folder, relative to it.
+pub fn in_dir(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// A file name a school uses, in folder `dir` of its own folder: junk, placeholder or deposit.
+fn file_node(
+    principal: &Principal,
+    rne: &Rne,
+    dir: &str,
+    name: &str,
+    store: &Store,
+    policy: &DepositPolicy,
+    scratch: &Scratch,
+) -> Node {
     if policy.is_junk(name) {
         return Node::Scratch {
             rne: rne.clone(),
@@ -118,7 +167,7 @@ fn resolve_school(
         };
     }
     let stored = match stored_name(rne, name) {
-        Ok(stored) => stored,
+        Ok(stored) => in_dir(dir, &stored),
         Err(err) => return Node::Invalid(err.message_fr()),
     };
     let deposited = matches!(store.stat(rne, &stored), Ok(Some(_)));

@@ -104,7 +104,23 @@ impl Depositor {
         requested_name: &str,
         announced: Option<u64>,
     ) -> Result<PendingDeposit, DepositError> {
-        let result = self.begin_checked(rne, requested_name, announced).await;
+        self.begin_in(actor, rne, "", requested_name, announced)
+            .await
+    }
+
+    /// Like [`Depositor::begin`], into sub-folder `dir` of the school's folder (`""` for the
+    /// folder itself; sub-folders exist only where the policy allows them).
+    pub async fn begin_in(
+        &self,
+        actor: Actor,
+        rne: &Rne,
+        dir: &str,
+        requested_name: &str,
+        announced: Option<u64>,
+    ) -> Result<PendingDeposit, DepositError> {
+        let result = self
+            .begin_checked(rne, dir, requested_name, announced)
+            .await;
         match result {
             Ok((upload, sniffer)) => Ok(PendingDeposit {
                 depositor: self.clone(),
@@ -123,13 +139,19 @@ impl Depositor {
     async fn begin_checked(
         &self,
         rne: &Rne,
+        dir: &str,
         requested_name: &str,
         announced: Option<u64>,
     ) -> Result<(Upload, ContentSniffer), DepositError> {
-        let stored = stored_name(rne, requested_name)?;
+        let leaf = stored_name(rne, requested_name)?;
         self.policy
-            .check_name(&stored)
+            .check_name(&leaf)
             .map_err(DepositError::Refused)?;
+        let stored = if dir.is_empty() {
+            leaf
+        } else {
+            format!("{dir}/{leaf}")
+        };
         let family = self
             .policy
             .check_extension(&stored)
@@ -276,7 +298,13 @@ impl PendingDeposit {
             .policy
             .check_quota(used, written)
             .map_err(DepositError::Refused)?;
-        let max_versions = self.depositor.policy.max_versions;
+        let policy = &self.depositor.policy;
+        // Where overwriting is allowed (test profiles), a re-deposit replaces the file.
+        let max_versions = if policy.allow_overwrite {
+            1
+        } else {
+            policy.max_versions
+        };
         let (stored, _record) = upload.commit(&self.actor.account, max_versions).await?;
         Ok(stored)
     }

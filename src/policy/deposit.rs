@@ -71,6 +71,10 @@ pub struct DepositPolicy {
     /// (`ContentFamily::Any`). Listed extensions stay checked.
     #[serde(default)]
     pub allow_any_extension: bool,
+    /// Whether clients may store their own (dead) WebDAV properties with PROPPATCH; when false
+    /// each is refused with 403 inside the 207 answer.
+    #[serde(default)]
+    pub allow_dead_properties: bool,
     /// Globs (`*`, `?`, case ignored) of file names that clients create on their own; such
     /// files are dropped, not deposited.
     #[serde(default = "default_junk_patterns")]
@@ -473,6 +477,7 @@ mod tests {
         assert!(!policy.allow_move_copy);
         assert!(!policy.allow_overwrite);
         assert!(!policy.allow_any_extension);
+        assert!(!policy.allow_dead_properties);
         assert_eq!(
             policy.allowed_extensions(),
             [
@@ -508,6 +513,7 @@ mod tests {
         assert!(policy.allow_move_copy);
         assert!(policy.allow_overwrite);
         assert!(policy.allow_any_extension);
+        assert!(policy.allow_dead_properties);
         assert_eq!(policy.max_file_bytes, default.max_file_bytes);
         assert_eq!(policy.school_quota_bytes, default.school_quota_bytes);
         assert_eq!(policy.allowed_types, default.allowed_types);

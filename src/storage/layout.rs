@@ -47,6 +47,30 @@ pub fn check_stored_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Checks a path relative to a school folder: `/`-separated segments, each a valid name.
+pub fn check_stored_path(rel: &str) -> Result<(), StoreError> {
+    if rel.is_empty() {
+        return Err(StoreError::BadName("empty path"));
+    }
+    rel.split('/').try_for_each(check_stored_name)
+}
+
+/// Splits `dir/sub/name` into (`dir/sub`, `name`).
+pub fn split_rel(rel: &str) -> (&str, &str) {
+    match rel.rsplit_once('/') {
+        Some((dir, name)) => (dir, name),
+        None => ("", rel),
+    }
+}
+
+fn join_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
 impl Layout {
     pub fn new(root: PathBuf) -> Layout {
         Layout {
@@ -84,8 +108,10 @@ impl Layout {
         self.school_dir(rne).join(name)
     }
 
-    pub fn versions_dir(&self, rne: &Rne, name: &str) -> PathBuf {
-        self.school_dir(rne).join(VERSIONS_DIR).join(name)
+    /// `<school>/<dir>/.versions/<name>` for the path `<dir>/<name>`.
+    pub fn versions_dir(&self, rne: &Rne, rel: &str) -> PathBuf {
+        let (dir, name) = split_rel(rel);
+        self.school_dir(rne).join(dir).join(VERSIONS_DIR).join(name)
     }
 
     pub fn schools(&self) -> io::Result<Vec<Rne>> {
@@ -153,7 +179,8 @@ impl Layout {
         };
         let record = self.read_record(rne, name, latest)?;
         Ok(Some(StoredFile {
-            name: name.to_string(),
+            name: split_rel(name).1.to_string(),
+            path: name.to_string(),
             bytes: meta.len(),
             modified: meta.modified()?,
             sha256: record.sha256,
@@ -167,24 +194,7 @@ impl Layout {
             return Ok(index.clone());
         }
         let mut files = BTreeMap::new();
-        match fs::read_dir(self.school_dir(rne)) {
-            Ok(entries) => {
-                for entry in entries {
-                    let entry = entry?;
-                    let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                        continue;
-                    };
-                    if name.starts_with('.') {
-                        continue;
-                    }
-                    if let Some(file) = self.load_file(rne, &name)? {
-                        files.insert(name, file);
-                    }
-                }
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
+        self.scan(rne, "", &mut files)?;
         let index = Arc::new(Mutex::new(files));
         Ok(self
             .lock_index()
@@ -193,14 +203,66 @@ impl Layout {
             .clone())
     }
 
-    fn lock_index(&self) -> std::sync::MutexGuard<'_, HashMap<Rne, SchoolIndex>> {
-        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    /// Indexes the files of one folder and, recursively, of its sub-folders.
+    fn scan(
+        &self,
+        rne: &Rne,
+        dir: &str,
+        files: &mut BTreeMap<String, StoredFile>,
+    ) -> io::Result<()> {
+        let entries = match fs::read_dir(self.school_dir(rne).join(dir)) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            let rel = join_rel(dir, &name);
+            if entry.file_type()?.is_dir() {
+                self.scan(rne, &rel, files)?;
+            } else if let Some(file) = self.load_file(rne, &rel)? {
+                files.insert(rel, file);
+            }
+        }
+        Ok(())
     }
 
-    pub fn list(&self, rne: &Rne) -> io::Result<Vec<StoredFile>> {
+    /// Files and sub-folders directly in `dir` of a school.
+    pub fn list_dir(&self, rne: &Rne, dir: &str) -> io::Result<(Vec<StoredFile>, Vec<String>)> {
         let index = self.school_index(rne)?;
-        let files = index.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(files.values().cloned().collect())
+        let files: Vec<StoredFile> = {
+            let all = index.lock().unwrap_or_else(|e| e.into_inner());
+            all.values()
+                .filter(|f| split_rel(&f.path).0 == dir)
+                .cloned()
+                .collect()
+        };
+        let mut folders = Vec::new();
+        if let Ok(entries) = fs::read_dir(self.school_dir(rne).join(dir)) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if !name.starts_with('.') && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    folders.push(name);
+                }
+            }
+        }
+        folders.sort();
+        Ok((files, folders))
+    }
+
+    /// Forgets a school's index; the next read rebuilds it from disk.
+    pub fn invalidate(&self, rne: &Rne) {
+        self.lock_index().remove(rne);
+    }
+
+    fn lock_index(&self) -> std::sync::MutexGuard<'_, HashMap<Rne, SchoolIndex>> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn stat(&self, rne: &Rne, name: &str) -> io::Result<Option<StoredFile>> {
@@ -223,41 +285,69 @@ impl Layout {
 
     pub fn used_bytes(&self, rne: &Rne) -> io::Result<u64> {
         let mut total = 0;
-        let dir = self.school_dir(rne).join(VERSIONS_DIR);
-        let names = match fs::read_dir(&dir) {
-            Ok(names) => names,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(err) => return Err(err),
-        };
-        for name in names {
-            for version in fs::read_dir(name?.path())? {
-                let version = version?;
-                if version
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|s| s.parse::<u32>().is_ok())
-                {
-                    total += version.metadata()?.len();
+        for versions in self.versions_dirs(rne)? {
+            for name in fs::read_dir(&versions)? {
+                for version in fs::read_dir(name?.path())? {
+                    let version = version?;
+                    let numbered = version
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|s| s.parse::<u32>().is_ok());
+                    if numbered {
+                        total += version.metadata()?.len();
+                    }
                 }
             }
         }
         Ok(total)
     }
 
+    /// Every `.versions` directory of a school (one per folder holding deposits), with the
+    /// relative folder it belongs to.
+    fn versions_dirs(&self, rne: &Rne) -> io::Result<Vec<PathBuf>> {
+        let mut found = Vec::new();
+        let mut pending = vec![self.school_dir(rne)];
+        while let Some(dir) = pending.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
+            for entry in entries {
+                let entry = entry?;
+                if !entry.file_type()?.is_dir() {
+                    continue;
+                }
+                if entry.file_name() == VERSIONS_DIR {
+                    found.push(entry.path());
+                } else if !entry.file_name().to_string_lossy().starts_with('.') {
+                    pending.push(entry.path());
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Makes every latest file the same inode as its highest version, and drops records whose
     /// content never arrived: the two steps a crash can separate.
     pub fn repair_school(&self, rne: &Rne) -> io::Result<()> {
-        let dir = self.school_dir(rne).join(VERSIONS_DIR);
-        let names = match fs::read_dir(&dir) {
-            Ok(names) => names,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(err) => return Err(err),
-        };
-        for entry in names {
+        let school = self.school_dir(rne);
+        for versions in self.versions_dirs(rne)? {
+            let folder = versions.parent().unwrap_or(&school);
+            let dir = folder.strip_prefix(&school).unwrap_or(Path::new(""));
+            let dir = dir.to_string_lossy().to_string();
+            self.repair_versions(rne, &dir, &versions)?;
+        }
+        Ok(())
+    }
+
+    fn repair_versions(&self, rne: &Rne, dir: &str, versions: &Path) -> io::Result<()> {
+        for entry in fs::read_dir(versions)? {
             let entry = entry?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            let Some(leaf) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
+            let name = join_rel(dir, &leaf);
             let numbers = self.version_numbers(rne, &name)?;
             for record in fs::read_dir(entry.path())? {
                 let record = record?.path();
@@ -287,7 +377,9 @@ impl Layout {
                 let temp = self.temp_path();
                 fs::hard_link(&version_path, &temp)?;
                 fs::rename(&temp, &latest_path)?;
-                sync_dir(&self.school_dir(rne))?;
+                if let Some(parent) = latest_path.parent() {
+                    sync_dir(parent)?;
+                }
             }
         }
         Ok(())

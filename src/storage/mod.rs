@@ -1,12 +1,15 @@
 //! Physical storage of deposits, keyed by RNE: `<data_dir>/<RNE>/<stored name>` holds the latest
 //! version, `<data_dir>/<RNE>/.versions/<stored name>/<N>` every version with its `<N>.json`
-//! record. Writes go to `<data_dir>/.tmp/` first, are hashed while written, fsynced and renamed
+//! record (with sub-folders, where a permissive policy allows them, each folder has its own
+//! `.versions`). Writes go to `<data_dir>/.tmp/` first, are hashed while written, fsynced and renamed
 //! into place, so a crash leaves either the old state or the new one. Knows no policy and no HTTP.
 
 mod layout;
+mod props;
 mod record;
 mod upload;
 
+pub use props::{DeadProp, MAX_PROPS_BYTES};
 pub use record::{DepositRecord, StoredFile};
 pub use upload::Upload;
 
@@ -80,26 +83,43 @@ impl Store {
         self.layout.school_dir(rne).is_dir()
     }
 
-    /// Latest version of every stored name of a school, sorted by name.
+    /// Latest version of every file directly in a school's folder, sorted by name.
     pub fn list(&self, rne: &Rne) -> Result<Vec<StoredFile>, StoreError> {
-        Ok(self.layout.list(rne)?)
+        Ok(self.layout.list_dir(rne, "")?.0)
+    }
+
+    /// Files and sub-folders directly in `dir` (relative to the school folder, `""` for it).
+    pub fn list_dir(
+        &self,
+        rne: &Rne,
+        dir: &str,
+    ) -> Result<(Vec<StoredFile>, Vec<String>), StoreError> {
+        if !dir.is_empty() {
+            layout::check_stored_path(dir)?;
+        }
+        Ok(self.layout.list_dir(rne, dir)?)
+    }
+
+    /// Whether `rel` is a sub-folder of the school's folder.
+    pub fn is_dir(&self, rne: &Rne, rel: &str) -> bool {
+        layout::check_stored_path(rel).is_ok() && self.layout.latest_path(rne, rel).is_dir()
     }
 
     /// Latest version of one stored name, `None` when absent.
     pub fn stat(&self, rne: &Rne, stored_name: &str) -> Result<Option<StoredFile>, StoreError> {
-        layout::check_stored_name(stored_name)?;
+        layout::check_stored_path(stored_name)?;
         Ok(self.layout.stat(rne, stored_name)?)
     }
 
     /// Every version of one stored name, oldest first.
     pub fn versions(&self, rne: &Rne, stored_name: &str) -> Result<Vec<DepositRecord>, StoreError> {
-        layout::check_stored_name(stored_name)?;
+        layout::check_stored_path(stored_name)?;
         Ok(self.layout.versions(rne, stored_name)?)
     }
 
     /// Opens the latest version for reading.
     pub fn open_latest(&self, rne: &Rne, stored_name: &str) -> Result<std::fs::File, StoreError> {
-        layout::check_stored_name(stored_name)?;
+        layout::check_stored_path(stored_name)?;
         Ok(std::fs::File::open(
             self.layout.latest_path(rne, stored_name),
         )?)
@@ -112,8 +132,74 @@ impl Store {
 
     /// Starts an upload into a temp file; nothing is visible until [`Upload::commit`].
     pub async fn begin(&self, rne: &Rne, stored_name: &str) -> Result<Upload, StoreError> {
-        layout::check_stored_name(stored_name)?;
+        layout::check_stored_path(stored_name)?;
         Upload::start(self.clone(), rne.clone(), stored_name.to_string()).await
+    }
+
+    /// Creates a sub-folder (permissive policies only); its parent must exist.
+    pub async fn create_dir(&self, rne: &Rne, rel: &str) -> Result<(), StoreError> {
+        layout::check_stored_path(rel)?;
+        let lock = self.school_lock(rne);
+        let _guard = lock.lock().await;
+        let (parent, _) = layout::split_rel(rel);
+        if !parent.is_empty() && !self.is_dir(rne, parent) {
+            return Err(StoreError::Io(std::io::ErrorKind::NotFound.into()));
+        }
+        std::fs::create_dir_all(self.layout.school_dir(rne))?;
+        std::fs::create_dir(self.layout.latest_path(rne, rel))?;
+        Ok(())
+    }
+
+    /// Removes a stored file with all its versions (permissive policies only).
+    pub async fn remove_file(&self, rne: &Rne, rel: &str) -> Result<(), StoreError> {
+        layout::check_stored_path(rel)?;
+        let lock = self.school_lock(rne);
+        let _guard = lock.lock().await;
+        std::fs::remove_file(self.layout.latest_path(rne, rel))?;
+        match std::fs::remove_dir_all(self.layout.versions_dir(rne, rel)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+            _ => {}
+        }
+        self.layout.invalidate(rne);
+        Ok(())
+    }
+
+    /// Removes an empty sub-folder (its hidden version folder included).
+    pub async fn remove_dir(&self, rne: &Rne, rel: &str) -> Result<(), StoreError> {
+        layout::check_stored_path(rel)?;
+        let lock = self.school_lock(rne);
+        let _guard = lock.lock().await;
+        let (files, folders) = self.layout.list_dir(rne, rel)?;
+        if !files.is_empty() || !folders.is_empty() {
+            return Err(StoreError::Io(std::io::ErrorKind::DirectoryNotEmpty.into()));
+        }
+        std::fs::remove_dir_all(self.layout.latest_path(rne, rel))?;
+        self.layout.invalidate(rne);
+        Ok(())
+    }
+
+    /// Moves a file (with its versions) or a folder within a school (permissive policies only).
+    pub async fn rename(&self, rne: &Rne, from: &str, to: &str) -> Result<(), StoreError> {
+        layout::check_stored_path(from)?;
+        layout::check_stored_path(to)?;
+        let lock = self.school_lock(rne);
+        let _guard = lock.lock().await;
+        let source = self.layout.latest_path(rne, from);
+        let target = self.layout.latest_path(rne, to);
+        if source.is_file() {
+            let versions = self.layout.versions_dir(rne, to);
+            if let Some(parent) = versions.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            match std::fs::remove_dir_all(&versions) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+                _ => {}
+            }
+            std::fs::rename(self.layout.versions_dir(rne, from), versions)?;
+        }
+        std::fs::rename(source, target)?;
+        self.layout.invalidate(rne);
+        Ok(())
     }
 
     pub(crate) fn layout(&self) -> &Layout {

@@ -21,7 +21,11 @@ pub struct DepositRecord {
 /// The latest version of a stored name, as listings show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
+    /// The file's own name (last segment).
     pub name: String,
+    /// Its path relative to the school folder (`name`, or `sub/name` where sub-folders are
+    /// allowed).
+    pub path: String,
     pub bytes: u64,
     pub modified: SystemTime,
     pub sha256: String,

@@ -76,7 +76,18 @@ async fn dropped_upload_leaves_nothing() {
 async fn bad_names_are_refused() {
     let dir = temp_dir();
     let store = Store::open(dir.path()).unwrap();
-    for name in ["", ".", "..", "../x", "a/b", "a\\b", ".versions", "a\0b"] {
+    for name in [
+        "",
+        ".",
+        "..",
+        "../x",
+        "a//b",
+        "/a",
+        "a/.b",
+        "a\\b",
+        ".versions",
+        "a\0b",
+    ] {
         assert!(
             store.begin(&rne(), name).await.is_err(),
             "{name:?} accepted"

@@ -187,9 +187,8 @@ fn publish(
     max_versions: u32,
 ) -> Result<(StoredFile, DepositRecord), StoreError> {
     let layout = store.layout();
-    let school_dir = layout.school_dir(rne);
     let versions_dir = layout.versions_dir(rne, name);
-    let new_school = !school_dir.exists();
+    let new_school = !layout.school_dir(rne).exists();
     fs::create_dir_all(&versions_dir)?;
     if new_school {
         sync_dir(layout.root())?;
@@ -217,7 +216,9 @@ fn publish(
     fs::hard_link(temp, versions_dir.join(version.to_string()))?;
     fs::rename(temp, layout.latest_path(rne, name))?;
     sync_dir(&versions_dir)?;
-    sync_dir(&school_dir)?;
+    if let Some(parent) = layout.latest_path(rne, name).parent() {
+        sync_dir(parent)?;
+    }
     if max_versions > 0 {
         prune(layout, rne, name, max_versions)?;
     }
