@@ -333,7 +333,8 @@ async fn rclone_copies_files_and_is_refused_a_subfolder() {
     );
 
     // A second copy: rclone finds no `a.pdf` where it sends it (the school's files are listed
-    // under their prefixed names), so it sends everything again; report what the server kept.
+    // under their prefixed names), so it sends everything again: unchanged content must not
+    // become a new version.
     let again = rclone(home.path(), &["copy", source, &remote]);
     let ran = clients::run(again, None, RCLONE_LIMIT).await;
     assert_ne!(ran.code(), Some(0), "{ran}");
@@ -342,6 +343,9 @@ async fn rclone_copies_files_and_is_refused_a_subfolder() {
         .into_iter()
         .filter(|f| f.contains(".versions/0752401C-a.pdf/") && !f.ends_with(".json"))
         .collect();
-    println!("rclone copy run twice: versions kept of 0752401C-a.pdf: {versions:?}");
+    assert_eq!(
+        versions,
+        vec!["0752401C/.versions/0752401C-a.pdf/1".to_string()]
+    );
     assert_deposited(&server, &[("a.pdf", &a), ("b.pdf", &b)]).await;
 }

@@ -183,3 +183,18 @@ async fn reopen_repairs_interrupted_publish() {
         0
     );
 }
+
+#[tokio::test]
+async fn identical_redeposit_is_not_a_new_version() {
+    let dir = temp_dir();
+    let store = Store::open(dir.path()).unwrap();
+    deposit(&store, "0752401C-same.pdf", b"content").await;
+    let again = deposit(&store, "0752401C-same.pdf", b"content").await;
+    assert_eq!((again.version, again.versions_kept), (1, 1));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+        0
+    );
+    let changed = deposit(&store, "0752401C-same.pdf", b"content 2").await;
+    assert_eq!(changed.version, 2);
+}

@@ -193,12 +193,25 @@ fn publish(
     if new_school {
         sync_dir(layout.root())?;
     }
-    let version = layout
+    let latest = layout
         .version_numbers(rne, name)?
         .last()
         .copied()
-        .unwrap_or(0)
-        + 1;
+        .unwrap_or(0);
+    if latest > 0 {
+        let previous = layout.read_record(rne, name, latest)?;
+        if previous.sha256 == sha256 && layout.latest_path(rne, name).is_file() {
+            // The same content again (a sync tool re-sending an unchanged file): no new
+            // version, which would only eat the quota.
+            fs::remove_file(temp)?;
+            let stored = layout
+                .stat(rne, name)?
+                .ok_or_else(|| std::io::Error::other("latest version vanished"))?;
+            tracing::debug!(rne = %rne, name, version = latest, "unchanged re-deposit");
+            return Ok((stored, previous));
+        }
+    }
+    let version = latest + 1;
     let record = DepositRecord {
         version,
         bytes,
