@@ -30,6 +30,7 @@ pub struct Config {
     pub body_timeout_secs: u64,
     pub header_timeout_secs: u64,
     pub max_connections: usize,
+    pub max_connections_per_ip: usize,
     pub key_validity_days: u64,
     /// 64 hex characters; when absent the key lives in `<state_dir>/server.key`.
     #[serde(default)]

@@ -7,6 +7,12 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Deposits, the database and the audit trail are for the server's own user (and group):
+    // other local accounts read nothing.
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe {
+        libc::umask(0o027);
+    }
     let filter = EnvFilter::try_from_env("PPMS_DEPOT_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     tracing_subscriber::fmt()

@@ -405,3 +405,22 @@ async fn deposits_are_audited() {
     let audit = std::fs::read_to_string(server.dir.path().join("state/audit.jsonl")).unwrap();
     assert!(!audit.contains(secret.as_str()));
 }
+
+#[tokio::test]
+async fn names_differing_only_in_case_are_one_file() {
+    let server = TestServer::start().await;
+    for name in ["/Plan.pdf", "/PLAN.PDF", "/plan.pdf"] {
+        let (status, body) = server.put(&server.arbre_sec, name, &pdf(name)).await;
+        assert!(status.is_success(), "{name}: {status} {body}");
+    }
+    let latest: Vec<String> = server
+        .stored_files()
+        .into_iter()
+        .filter(|f| !f.contains(".versions"))
+        .collect();
+    assert_eq!(latest, vec!["0752401C/0752401C-Plan.pdf".to_string()]);
+    let versions = server
+        .data_dir()
+        .join("0752401C/.versions/0752401C-Plan.pdf/3");
+    assert_eq!(std::fs::read(versions).unwrap(), pdf("/plan.pdf"));
+}

@@ -71,7 +71,8 @@ impl DepositFs {
         &self.depositor
     }
 
-    pub(super) fn policy(&self) -> &crate::policy::DepositPolicy {
+    /// The deposit policy in force.
+    pub fn policy(&self) -> &crate::policy::DepositPolicy {
         self.depositor.policy()
     }
 
@@ -103,10 +104,16 @@ impl DepositFs {
     }
 
     fn stat(&self, rne: &Rne, stored: &str) -> FsResult<Option<StoredFile>> {
-        self.depositor.store().stat(rne, stored).map_err(|err| {
-            tracing::error!(rne = %rne, stored, error = %err, "stat failed");
-            FsError::GeneralFailure
-        })
+        match self.depositor.store().stat(rne, stored) {
+            // A name the store could never hold (`.DS_Store` asked of the crisis cell's view,
+            // an over-long name) simply does not exist.
+            Err(crate::storage::StoreError::BadName(_)) => Ok(None),
+            Err(err) => {
+                tracing::error!(rne = %rne, stored, error = %err, "stat failed");
+                Err(FsError::GeneralFailure)
+            }
+            Ok(found) => Ok(found),
+        }
     }
 
     fn meta_of(&self, node: &Node, ctx: &DavContext) -> FsResult<Meta> {
@@ -211,6 +218,12 @@ impl DepositFs {
             return Err(deny(ctx, 403, READ_ONLY));
         }
         let account = ctx.principal.account.clone();
+        // Only a LOCK creates without truncating; a ranged PUT or a PATCH would write part of
+        // a file, which a deposit never is.
+        let partial = !options.truncate && ctx.method.as_str() != "LOCK";
+        if partial || options.append {
+            return Err(deny(ctx, 403, NO_PARTIAL));
+        }
         let node = match node {
             // A placeholder (not junk) receiving its content becomes a real deposit.
             Node::Scratch { rne, key }
@@ -229,6 +242,10 @@ impl DepositFs {
                 if !options.truncate {
                     // A LOCK on a new name: the empty placeholder exists from now on.
                     self.scratch.put(&account, &key, content.clone());
+                }
+                if !self.depositor.policy().is_junk(&key) {
+                    // A placeholder never holds content: it becomes a deposit or stays empty.
+                    return Err(deny(ctx, 403, NO_PARTIAL));
                 }
                 Ok(Box::new(ScratchHandle {
                     scratch: self.scratch.clone(),

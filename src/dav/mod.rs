@@ -13,5 +13,5 @@ mod view;
 
 pub use context::{DavContext, Denial};
 pub use fs::{DepositFs, PROPS_NS};
-pub use locks::DepositLs;
+pub use locks::{DepositLs, LockQuota};
 pub use view::{segments, Node};

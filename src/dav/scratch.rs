@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Content kept per scratch file; more is accepted and dropped (junk is a few KiB).
-pub const MAX_SCRATCH_FILE_BYTES: usize = 1024 * 1024;
+/// Content kept per scratch file; more is accepted and dropped (an AppleDouble `._` file is
+/// about 4 KiB, a `.DS_Store` a few KiB).
+pub const MAX_SCRATCH_FILE_BYTES: usize = 16 * 1024;
+/// Content kept per account, all files together; the oldest files go first.
+const MAX_SCRATCH_BYTES_PER_ACCOUNT: usize = 1024 * 1024;
 /// Scratch files kept per account; the oldest goes first.
 const MAX_SCRATCH_FILES_PER_ACCOUNT: usize = 256;
 /// How long a scratch file is remembered: longer than any client's copy sequence.
@@ -47,14 +50,19 @@ impl Scratch {
         let mut files = self.lock();
         let own = files.entry(account.to_string()).or_default();
         own.retain(|_, f| f.touched.elapsed() < SCRATCH_TTL);
-        if own.len() >= MAX_SCRATCH_FILES_PER_ACCOUNT && !own.contains_key(key) {
-            if let Some(oldest) = own
+        own.remove(key);
+        loop {
+            let total: usize = own.values().map(|f| f.content.len()).sum();
+            let full = own.len() >= MAX_SCRATCH_FILES_PER_ACCOUNT
+                || total + content.len() > MAX_SCRATCH_BYTES_PER_ACCOUNT;
+            let oldest = own
                 .iter()
                 .min_by_key(|(_, f)| f.touched)
-                .map(|(k, _)| k.clone())
-            {
-                own.remove(&oldest);
-            }
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(oldest) if full => own.remove(&oldest),
+                _ => break,
+            };
         }
         own.insert(
             key.to_string(),
@@ -90,6 +98,12 @@ mod tests {
             scratch.put("a", &format!("k{i}"), vec![]);
         }
         assert!(scratch.lock()["a"].len() <= MAX_SCRATCH_FILES_PER_ACCOUNT);
+        for i in 0..100 {
+            scratch.put("c", &format!("big{i}"), vec![0; MAX_SCRATCH_FILE_BYTES]);
+        }
+        let total: usize = scratch.lock()["c"].values().map(|f| f.content.len()).sum();
+        assert!(total <= MAX_SCRATCH_BYTES_PER_ACCOUNT);
+        assert!(scratch.contains("c", "big99"));
         assert!(scratch.contains("a", &format!("k{}", MAX_SCRATCH_FILES_PER_ACCOUNT + 4)));
         scratch.remove("a", "k300");
         assert!(!scratch.contains("a", "k300"));

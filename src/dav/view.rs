@@ -177,8 +177,25 @@ fn file_node(
             key: stored,
         };
     }
+    let stored = if deposited {
+        stored
+    } else {
+        same_name_any_case(store, rne, dir, &stored).unwrap_or(stored)
+    };
     Node::File {
         rne: rne.clone(),
         stored,
     }
+}
+
+/// An existing file whose name differs from `stored` only in case: Windows and macOS, where
+/// the crisis cell opens the tree, cannot hold both, so `PLAN.PDF` is a new version of
+/// `plan.pdf`.
+fn same_name_any_case(store: &Store, rne: &Rne, dir: &str, stored: &str) -> Option<String> {
+    let wanted = stored.rsplit('/').next().unwrap_or(stored).to_lowercase();
+    let (files, _) = store.list_dir(rne, dir).ok()?;
+    files
+        .into_iter()
+        .find(|f| f.name.to_lowercase() == wanted)
+        .map(|f| f.path)
 }

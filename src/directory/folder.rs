@@ -87,8 +87,9 @@ fn trim_ends(name: &str) -> &str {
     name.trim_matches(|c| c == ' ' || c == '.')
 }
 
-/// Format characters that render as nothing (or reorder text) but still make names differ.
-fn is_invisible(c: char) -> bool {
+/// Format characters that render as nothing (or reorder text) but still make names differ:
+/// soft hyphen, zero-width and direction marks, BOM.
+pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')

@@ -13,7 +13,7 @@ mod load;
 mod rne;
 mod tree;
 
-pub use folder::{safe_folder_name, EMPTY_NAME, MAX_FOLDER_BYTES, REPLACEMENT};
+pub use folder::{is_invisible, safe_folder_name, EMPTY_NAME, MAX_FOLDER_BYTES, REPLACEMENT};
 pub use import::{diff, ImportReport, REPORT_LINES};
 pub use load::{DirectoryError, SkippedRow};
 pub use rne::{account_rne, Rne, RneError};

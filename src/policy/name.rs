@@ -13,6 +13,8 @@ pub enum NameFault {
     Separator(char),
     #[error("the name contains a control character")]
     ControlChar,
+    #[error("the name contains an invisible formatting character (U+{0:04X})")]
+    Invisible(u32),
     #[error("the name contains {0:?}, which Windows does not accept in a file name")]
     Reserved(char),
     #[error("the name ends with a dot or a space, which Windows strips")]
@@ -34,6 +36,9 @@ impl NameFault {
             NameFault::DotName => "« . » et « .. » ne sont pas des noms de fichier".to_string(),
             NameFault::Separator(c) => format!("le nom contient le séparateur « {c} »"),
             NameFault::ControlChar => "le nom contient un caractère de contrôle".to_string(),
+            NameFault::Invisible(_) => {
+                "le nom contient un caractère invisible (sens d'écriture, espace nulle)".to_string()
+            }
             NameFault::Reserved(c) => {
                 format!("le nom contient « {c} », refusé par Windows")
             }
@@ -60,6 +65,11 @@ pub(crate) fn fault(name: &str, max_bytes: u32) -> Option<NameFault> {
     }
     if name.chars().any(char::is_control) {
         return Some(NameFault::ControlChar);
+    }
+    // Direction overrides and zero-width characters make names that read as something else
+    // (`plan\u{202E}fdp.exe` shows as `planexe.pdf`).
+    if let Some(c) = name.chars().find(|&c| crate::directory::is_invisible(c)) {
+        return Some(NameFault::Invisible(c as u32));
     }
     if let Some(c) = name.chars().find(|c| WINDOWS_RESERVED.contains(c)) {
         return Some(NameFault::Reserved(c));
@@ -101,6 +111,14 @@ mod tests {
         assert_eq!(fault("a\\b.pdf", 200), Some(NameFault::Separator('\\')));
         assert_eq!(fault("a\nb.pdf", 200), Some(NameFault::ControlChar));
         assert_eq!(fault("plan?.pdf", 200), Some(NameFault::Reserved('?')));
+        assert_eq!(
+            fault("plan\u{202E}fdp.exe", 200),
+            Some(NameFault::Invisible(0x202E))
+        );
+        assert_eq!(
+            fault("pl\u{200B}an.pdf", 200),
+            Some(NameFault::Invisible(0x200B))
+        );
         assert_eq!(fault("plan.pdf.", 200), Some(NameFault::TrailingDotOrSpace));
         assert_eq!(fault("plan.pdf ", 200), Some(NameFault::TrailingDotOrSpace));
     }

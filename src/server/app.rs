@@ -10,7 +10,7 @@ use dav_server::memls::MemLs;
 use crate::audit::AuditLog;
 use crate::auth::{load_server_key, KeyStore, ServerKey};
 use crate::config::Config;
-use crate::dav::DepositFs;
+use crate::dav::{DepositFs, LockQuota};
 use crate::deposit::Depositor;
 use crate::directory::Directory;
 use crate::policy::DepositPolicy;
@@ -22,6 +22,8 @@ pub struct App {
     pub keys: KeyStore,
     pub fs: DepositFs,
     pub locks: Box<dyn DavLockSystem>,
+    /// Active locks per account, shared by every request's lock system.
+    pub lock_quota: LockQuota,
     pub audit: AuditLog,
     pub body_timeout: Duration,
 }
@@ -78,6 +80,7 @@ impl App {
             body_timeout: Duration::from_secs(config.body_timeout_secs.max(1)),
             fs: DepositFs::new(Arc::new(directory), depositor),
             locks: MemLs::new(),
+            lock_quota: LockQuota::default(),
             keys,
             audit,
             config,

@@ -1,9 +1,9 @@
-//! One WebDAV request: path checks, Basic authentication with a mount key, the crisis cell's
-//! read-only rule, then the crate's handler over `DepositFs`; a refusal the file system
-//! explained is answered with its status and French reason, and audited.
+//! One WebDAV request: path checks, Basic authentication with a mount key, the role rules that
+//! need no file system (the crisis cell writes nothing, a school makes no folders and moves
+//! nothing unless the policy allows it), small XML bodies read and checked, then the crate's
+//! handler over `DepositFs`. Every error leaves with a status and a French reason.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use dav_server::body::Body;
@@ -12,9 +12,11 @@ use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::app::App;
-use super::body::GuardedBody;
+use super::body::{read_small, GuardedBody};
+use super::messages;
 use super::paths::check_raw_path;
 use super::router::{text, DAV_PREFIX};
+use super::xml_guard::{too_deep, MAX_XML_DEPTH};
 use crate::audit::AuditEvent;
 use crate::auth::{parse_basic, Principal, Role};
 use crate::dav::{DavContext, DepositLs};
@@ -22,7 +24,16 @@ use crate::deposit::Actor;
 
 /// Read size for GET: large reads keep the thread hops per byte low.
 const READ_BUF_BYTES: usize = 256 * 1024;
+/// Largest XML body of PROPFIND or PROPPATCH (the crate's own limit).
+const MAX_XML_BODY_BYTES: usize = 64 * 1024;
+/// Largest LOCK body: a lock owner is a name or a URL, and every lock is kept in memory.
+const MAX_LOCK_BODY_BYTES: usize = 8 * 1024;
+/// Longest `Authorization` header a real account and key can make.
+const MAX_AUTH_HEADER_BYTES: usize = 512;
 const CHALLENGE: &str = "Basic realm=\"ppms-depot\", charset=\"UTF-8\"";
+const READ_ONLY: &str = "accès en lecture seule : la cellule de crise ne dépose rien";
+const NO_FOLDERS: &str = "les dossiers sont créés automatiquement au premier dépôt";
+const NO_MOVE: &str = "déplacement, renommage et copie interdits : un dépôt est conservé";
 
 fn header_text(req: &Request<Incoming>, name: &str) -> Option<String> {
     req.headers()
@@ -33,6 +44,33 @@ fn header_text(req: &Request<Incoming>, name: &str) -> Option<String> {
 
 fn is_read_method(method: &Method) -> bool {
     matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "PROPFIND")
+}
+
+/// An account name fit for the audit trail: bounded, and never something shaped like a mount
+/// key (a key typed in the user-name field must not end up in a log).
+fn loggable_account(account: &str) -> String {
+    let compact: String = account.chars().filter(|c| *c != '-').collect();
+    let key_like = compact.len() >= 24
+        && compact
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c));
+    if key_like {
+        return "[masqué]".into();
+    }
+    account.chars().take(64).collect()
+}
+
+/// The refusal a role rule gives before the file system is asked, if any.
+fn role_refusal(app: &App, principal: &Principal, method: &Method) -> Option<&'static str> {
+    if principal.role == Role::CrisisCell {
+        return (!is_read_method(method)).then_some(READ_ONLY);
+    }
+    let policy = app.fs.policy();
+    match method.as_str() {
+        "MKCOL" if !policy.allow_subfolders => Some(NO_FOLDERS),
+        "MOVE" | "COPY" if !policy.allow_move_copy => Some(NO_MOVE),
+        _ => None,
+    }
 }
 
 pub async fn handle(
@@ -58,22 +96,55 @@ pub async fn handle(
         client_ip: Some(client_ip),
         user_agent,
     };
-    if principal.role == Role::CrisisCell && !is_read_method(&method) {
-        let message = "accès en lecture seule : la cellule de crise ne dépose rien";
-        audit_denial(app, &principal, &actor, &req, 403, message);
+    let ctx = DavContext::new(principal, actor, method.clone());
+    if let Some(message) = role_refusal(app, &ctx.principal, &method) {
+        audit_denial(app, &ctx, &method, req.uri().path(), 403, message);
         return (text(StatusCode::FORBIDDEN, message), Some(account), 0);
     }
-    let ctx = DavContext::new(principal, actor, method);
-    let announced = announced_length(&req);
+
     let (parts, incoming) = req.into_parts();
-    let (body, received) = GuardedBody::new(incoming, app.body_timeout, announced);
+    let streamed = matches!(method.as_str(), "PUT" | "PATCH");
+    let (body, watch) = if streamed {
+        let announced = announced_length(&parts.headers);
+        let (body, watch) = GuardedBody::streaming(incoming, app.body_timeout, announced);
+        (body, Some(watch))
+    } else {
+        let max = if method.as_str() == "LOCK" {
+            MAX_LOCK_BODY_BYTES
+        } else {
+            MAX_XML_BODY_BYTES
+        };
+        match read_small(incoming, app.body_timeout, max).await {
+            Ok(bytes) if too_deep(&bytes, MAX_XML_DEPTH) => {
+                let message = "XML trop imbriqué";
+                tracing::warn!(account = %account, "request XML nested too deep");
+                return (
+                    text(StatusCode::BAD_REQUEST, message),
+                    Some(account),
+                    bytes.len() as u64,
+                );
+            }
+            Ok(bytes) => (GuardedBody::buffered(bytes), None),
+            Err(fault) => {
+                let (status, message) = match fault {
+                    super::body::BodyFault::TooLong => (
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "corps de requête trop volumineux",
+                    ),
+                    other => messages::for_body_fault(other),
+                };
+                return (text(status, message), Some(account), 0);
+            }
+        }
+    };
     let req = Request::from_parts(parts, body);
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let path = req.uri().path().to_string();
 
     let handler = DavHandler::builder()
         .filesystem(Box::new(app.fs.clone()))
         .locksystem(Box::new(DepositLs::new(
             app.locks.clone(),
+            app.lock_quota.clone(),
             app.fs.clone(),
             ctx.clone(),
         )))
@@ -83,44 +154,63 @@ pub async fn handle(
     let response = handler
         .handle_guarded(req, account.clone(), ctx.clone())
         .await;
-    let received = received.load(Ordering::Relaxed);
+    let received = watch.as_ref().map(|w| w.received()).unwrap_or(0);
+    if response.status().as_u16() < 400 {
+        return (response, Some(account), received);
+    }
+    if let Some(fault) = watch.as_ref().and_then(|w| w.fault()) {
+        let (status, message) = messages::for_body_fault(fault);
+        return (closing(text(status, message)), Some(account), received);
+    }
+    if let Some(denial) = ctx.denial() {
+        let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN);
+        if denial.status == 403 || denial.status == 400 {
+            // Deposit refusals are audited by the deposit service; these are the others.
+            audit_denial(app, &ctx, &method, &path, denial.status, &denial.message);
+        }
+        return (
+            closing(text(status, &denial.message)),
+            Some(account),
+            received,
+        );
+    }
+    (with_reason(response), Some(account), received)
+}
 
-    if response.status().as_u16() >= 400 {
-        if let Some(denial) = ctx.denial() {
-            let status = StatusCode::from_u16(denial.status).unwrap_or(StatusCode::FORBIDDEN);
-            if denial.status == 403 || denial.status == 400 {
-                // Deposit refusals are audited by the deposit service; these are the others.
-                app.audit.record(AuditEvent {
-                    event: "denied",
-                    outcome: "refused",
-                    principal: Some(ctx.principal.account.clone()),
-                    role: Some(ctx.principal.role_name()),
-                    rne: ctx.principal.school_rne().map(|r| r.to_string()),
-                    method: Some(method.to_string()),
-                    path: Some(path),
-                    status: Some(denial.status),
-                    reason: Some(denial.message.clone()),
-                    client_ip: ctx.actor.client_ip.clone(),
-                    user_agent: ctx.actor.user_agent.clone(),
-                    ..AuditEvent::default()
-                });
-            }
-            let mut answer = text(status, &denial.message);
-            answer
-                .headers_mut()
-                .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
-            return (answer, Some(account), received);
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    response
+}
+
+/// Gives an empty error response from the crate its French reason, keeping its headers.
+fn with_reason(response: Response<Body>) -> Response<Body> {
+    let empty = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0");
+    if !empty {
+        return response;
+    }
+    let mut answer = text(response.status(), messages::for_status(response.status()));
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            answer.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    (response, Some(account), received)
+    answer
 }
 
 /// `X-Expected-Entity-Length` bounds a chunked body that has no `Content-Length` (Finder).
-fn announced_length(req: &Request<Incoming>) -> Option<u64> {
-    if req.headers().contains_key(header::CONTENT_LENGTH) {
+fn announced_length(headers: &http::HeaderMap) -> Option<u64> {
+    if headers.contains_key(header::CONTENT_LENGTH) {
         return None;
     }
-    header_text(req, "x-expected-entity-length").and_then(|v| v.trim().parse().ok())
+    headers
+        .get("x-expected-entity-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 async fn authenticate(
@@ -140,20 +230,24 @@ async fn authenticate(
     let Some(header_value) = header_text(req, "authorization") else {
         return Err(challenge("identifiant et clé de montage requis"));
     };
+    if header_value.len() > MAX_AUTH_HEADER_BYTES {
+        return Err(challenge("en-tête d'authentification trop long"));
+    }
     let Some((account, secret)) = parse_basic(&header_value) else {
         return Err(challenge("en-tête d'authentification illisible"));
     };
     match app.keys.verify(&account, &secret).await {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => {
-            tracing::warn!(account = %account, client_ip, "mount key refused");
+            let shown = loggable_account(&account);
+            tracing::warn!(account = %shown, client_ip, "mount key refused");
             app.audit.record(AuditEvent {
                 event: "auth_failed",
                 outcome: "refused",
-                principal: Some(account),
+                principal: Some(shown),
                 reason: Some("unknown, revoked or expired mount key".into()),
                 client_ip: Some(client_ip.to_string()),
-                user_agent: user_agent.map(str::to_string),
+                user_agent: user_agent.map(|ua| ua.chars().take(200).collect()),
                 ..AuditEvent::default()
             });
             Err(challenge("identifiant ou clé de montage refusé"))
@@ -168,26 +262,34 @@ async fn authenticate(
     }
 }
 
-fn audit_denial(
-    app: &App,
-    principal: &Principal,
-    actor: &Actor,
-    req: &Request<Incoming>,
-    status: u16,
-    message: &str,
-) {
+fn audit_denial(app: &App, ctx: &DavContext, method: &Method, path: &str, status: u16, why: &str) {
     app.audit.record(AuditEvent {
         event: "denied",
         outcome: "refused",
-        principal: Some(principal.account.clone()),
-        role: Some(principal.role_name()),
-        rne: principal.school_rne().map(|r| r.to_string()),
-        method: Some(req.method().to_string()),
-        path: Some(req.uri().path().to_string()),
+        principal: Some(ctx.principal.account.clone()),
+        role: Some(ctx.principal.role_name()),
+        rne: ctx.principal.school_rne().map(|r| r.to_string()),
+        method: Some(method.to_string()),
+        path: Some(path.chars().take(512).collect()),
         status: Some(status),
-        reason: Some(message.to_string()),
-        client_ip: actor.client_ip.clone(),
-        user_agent: actor.user_agent.clone(),
+        reason: Some(why.to_string()),
+        client_ip: ctx.actor.client_ip.clone(),
+        user_agent: ctx.actor.user_agent.clone(),
         ..AuditEvent::default()
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_account;
+
+    #[test]
+    fn keys_never_reach_the_log_as_accounts() {
+        assert_eq!(loggable_account("ce.0752401C"), "ce.0752401C");
+        assert_eq!(
+            loggable_account("ggxs-k47e-ol56-qiyj-qjwv-wzra-tg4d-5wik"),
+            "[masqué]"
+        );
+        assert_eq!(loggable_account(&"É".repeat(500)).chars().count(), 64);
+    }
 }

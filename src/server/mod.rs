@@ -4,8 +4,11 @@
 mod app;
 mod body;
 mod dav_face;
+mod limits;
+mod messages;
 mod paths;
 mod router;
+mod xml_guard;
 
 pub use app::{load_directory, load_policy, open_keys, App};
 pub use paths::check_raw_path;
@@ -21,6 +24,9 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// How often an idle HTTP/2 connection is pinged; one that does not answer is closed.
+const HTTP2_PING_EVERY: Duration = Duration::from_secs(30);
+
 /// Serves until `shutdown` completes, then stops accepting and lets open requests finish.
 pub async fn serve(
     app: Arc<App>,
@@ -29,6 +35,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(app.config.max_connections.max(1)));
     let header_timeout = Duration::from_secs(app.config.header_timeout_secs.max(1));
+    let per_ip = limits::PerIp::default();
     let mut shutdown = std::pin::pin!(shutdown);
     tracing::info!(addr = %listener.local_addr()?, "listening");
     loop {
@@ -47,20 +54,37 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(slot) = per_ip.take(peer.ip(), app.config.max_connections_per_ip.max(1)) else {
+            tracing::warn!(peer = %peer, "too many connections from one address");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         tokio::spawn(async move {
+            // A connection that never speaks holds a place: it gets the header timeout to send
+            // its first byte (protocol detection itself waits without limit).
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
             let service = service_fn(move |req| router::route(app.clone(), peer, req));
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(HTTP2_PING_EVERY))
+                .keep_alive_timeout(header_timeout);
             let io = TokioIo::new(stream);
             if let Err(err) = builder.serve_connection(io, service).await {
                 tracing::debug!(peer = %peer, error = %err, "connection ended with an error");
             }
-            drop(permit);
+            drop((permit, slot));
         });
     }
     tracing::info!("shutting down");
