@@ -18,6 +18,14 @@ const NOT_CONFIG_KEYS: [&str; 2] = ["log", "config"];
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: String,
+    /// Both set: HTTPS with these PEM files, reloaded on SIGHUP.
+    #[serde(default)]
+    pub tls_cert_file: PathBuf,
+    #[serde(default)]
+    pub tls_key_file: PathBuf,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub data_dir: PathBuf,
     pub state_dir: PathBuf,
     /// Empty: the imported directory in `state_dir`, else the compiled-in Paris directory.

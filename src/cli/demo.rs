@@ -10,7 +10,7 @@ use clap::Args;
 use ppms_depot::auth::{IssuedKey, KeySubject};
 use ppms_depot::config::Config;
 use ppms_depot::directory::Rne;
-use ppms_depot::server::{bind, serve, App};
+use ppms_depot::server::{bind, reload_tls_on_sighup, self_signed, serve, App};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -20,6 +20,9 @@ pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Serve HTTPS with a self-signed certificate made for the demo (kept in the demo folder).
+    #[arg(long)]
+    tls: bool,
 }
 
 const DEMO_LABEL: &str = "démo";
@@ -31,6 +34,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     config.listen = args.listen.clone();
     config.data_dir = dir.join("deposits");
     config.state_dir = dir.join("state");
+    let mut certificate = None;
+    if args.tls {
+        let (cert, key) = self_signed(&config.state_dir.join("tls"))?;
+        config.tls_cert_file = cert.clone();
+        config.tls_key_file = key;
+        certificate = Some(cert);
+    }
 
     let listener = bind(&config.listen).await?;
     let app = Arc::new(App::build(config).await?);
@@ -55,8 +65,21 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         account: CRISIS_ACCOUNT.into(),
     };
     let crisis = app.keys.issue(&cell, DEMO_LABEL, None).await?;
-    let url = format!("http://{}/dav/", listener.local_addr()?);
+    let scheme = if certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://{}/dav/", listener.local_addr()?);
     print_instructions(&url, &dir, &arbre_sec, &louvois, &crisis);
+    if let Some(cert) = certificate {
+        println!(
+            "\nHTTPS avec un certificat autosigné : {cert}\n  curl --cacert {cert} ...  \
+             (ou -k), rclone --no-check-certificate, cadaver : accepter le certificat.",
+            cert = cert.display()
+        );
+    }
+    reload_tls_on_sighup(&app)?;
     serve(app, listener, super::shutdown_signal()).await?;
     Ok(())
 }
@@ -68,7 +91,6 @@ fn print_instructions(
     l: &IssuedKey,
     c: &IssuedKey,
 ) {
-    let host = url.trim_start_matches("http://").trim_end_matches("/dav/");
     println!(
         "\
 ppms-depot — démonstration
@@ -94,7 +116,7 @@ Windows (Explorateur) : Ce PC → « Connecter un lecteur réseau » → Dossier
   → « Se connecter à l'aide d'informations d'identification différentes » → compte et clé.
   (Windows n'envoie le mot de passe en HTTP simple que si BasicAuthLevel vaut 2 ; en production
   le serveur est en HTTPS.)
-macOS (Finder) : Aller → « Se connecter au serveur… » (⌘K) → http://{host}/dav/ → compte et clé.
+macOS (Finder) : Aller → « Se connecter au serveur… » (⌘K) → {url} → compte et clé.
 
 Arrêt : Ctrl-C.",
         dir = dir.display(),

@@ -16,6 +16,8 @@ use crate::directory::Directory;
 use crate::policy::DepositPolicy;
 use crate::storage::Store;
 
+use super::tls::TlsState;
+
 /// The shared state of a server.
 pub struct App {
     pub config: Config,
@@ -26,6 +28,8 @@ pub struct App {
     pub lock_quota: LockQuota,
     pub audit: AuditLog,
     pub body_timeout: Duration,
+    /// HTTPS when the configuration names a certificate and key.
+    pub tls: Option<Arc<TlsState>>,
 }
 
 /// The directory the configuration names: a file, else an imported one, else Paris.
@@ -74,6 +78,19 @@ impl App {
             .with_context(|| format!("opening {}", config.audit_path().display()))?;
         let keys = open_keys(&config).await?;
         let depositor = Depositor::new(store, Arc::new(policy), audit.clone());
+        let tls = match (
+            config.tls_cert_file.as_os_str(),
+            config.tls_key_file.as_os_str(),
+        ) {
+            (c, k) if c.is_empty() && k.is_empty() => None,
+            (c, k) if c.is_empty() || k.is_empty() => {
+                anyhow::bail!("tls_cert_file and tls_key_file go together: set both or neither")
+            }
+            _ => Some(Arc::new(TlsState::load(
+                &config.tls_cert_file,
+                &config.tls_key_file,
+            )?)),
+        };
         tracing::info!(establishments = directory.len(), data_dir = %config.data_dir.display(),
             "directory and store ready");
         Ok(App {
@@ -83,6 +100,7 @@ impl App {
             lock_quota: LockQuota::default(),
             keys,
             audit,
+            tls,
             config,
         })
     }

@@ -3,7 +3,7 @@
 //! nothing unless the policy allows it), small XML bodies read and checked, then the crate's
 //! handler over `DepositFs`. Every error leaves with a status and a French reason.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use dav_server::body::Body;
@@ -75,11 +75,11 @@ fn role_refusal(app: &App, principal: &Principal, method: &Method) -> Option<&'s
 
 pub async fn handle(
     app: &Arc<App>,
-    peer: SocketAddr,
+    client: IpAddr,
     req: Request<Incoming>,
 ) -> (Response<Body>, Option<String>, u64) {
     let user_agent = header_text(&req, "user-agent");
-    let client_ip = peer.ip().to_string();
+    let client_ip = client.to_string();
     if let Err(bad) = check_raw_path(req.uri().path()) {
         tracing::warn!(path = %req.uri().path(), reason = bad.0, "bad path");
         return (text(StatusCode::BAD_REQUEST, bad.0), None, 0);

@@ -4,14 +4,17 @@
 mod app;
 mod body;
 mod dav_face;
+mod forwarded;
 mod limits;
 mod messages;
 mod paths;
 mod router;
+mod tls;
 mod xml_guard;
 
 pub use app::{load_directory, load_policy, open_keys, App};
 pub use paths::check_raw_path;
+pub use tls::{self_signed, TlsState};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -69,25 +72,60 @@ pub async fn serve(
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
-            let service = service_fn(move |req| router::route(app.clone(), peer, req));
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
-            builder
-                .http2()
-                .timer(TokioTimer::new())
-                .keep_alive_interval(Some(HTTP2_PING_EVERY))
-                .keep_alive_timeout(header_timeout);
-            let io = TokioIo::new(stream);
-            if let Err(err) = builder.serve_connection(io, service).await {
-                tracing::debug!(peer = %peer, error = %err, "connection ended with an error");
+            match app.tls.as_ref().map(|tls| tls.acceptor()) {
+                None => serve_io(app, peer, stream, header_timeout).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(header_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls_stream)) => serve_io(app, peer, tls_stream, header_timeout).await,
+                        Ok(Err(err)) => {
+                            tracing::debug!(peer = %peer, error = %err, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop((permit, slot));
         });
     }
     tracing::info!("shutting down");
+    Ok(())
+}
+
+/// Serves HTTP/1.1 or HTTP/2 on one connection, plain or TLS.
+async fn serve_io<I>(app: Arc<App>, peer: SocketAddr, io: I, header_timeout: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| router::route(app.clone(), peer, req));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(HTTP2_PING_EVERY))
+        .keep_alive_timeout(header_timeout);
+    if let Err(err) = builder.serve_connection(TokioIo::new(io), service).await {
+        tracing::debug!(peer = %peer, error = %err, "connection ended with an error");
+    }
+}
+
+/// Reloads the TLS certificate on every SIGHUP, for as long as the server runs.
+pub fn reload_tls_on_sighup(app: &Arc<App>) -> std::io::Result<()> {
+    let Some(tls) = app.tls.clone() else {
+        return Ok(());
+    };
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            if let Err(err) = tls.reload() {
+                tracing::error!(error = %format!("{err:#}"), "TLS reload failed, keeping the old");
+            }
+        }
+    });
     Ok(())
 }
 

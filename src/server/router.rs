@@ -2,7 +2,7 @@
 //! nothing), the WebDAV face under `/dav/`, a short home page; and logs one line per request.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 
 use super::app::App;
 use super::dav_face;
+use super::forwarded::client_ip;
 
 /// Where the WebDAV tree is mounted.
 pub const DAV_PREFIX: &str = "/dav";
@@ -33,7 +34,8 @@ pub async fn route(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let (response, principal, received) = dispatch(&app, peer, req).await;
+    let client = client_ip(peer.ip(), &app.config.trusted_proxies, req.headers());
+    let (response, principal, received) = dispatch(&app, client, req).await;
     let sent = response
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -43,6 +45,7 @@ pub async fn route(
     tracing::info!(
         method = %method,
         path = %path,
+        client = %client,
         principal = principal.as_deref().unwrap_or("-"),
         status = response.status().as_u16(),
         bytes_in = received,
@@ -55,7 +58,7 @@ pub async fn route(
 
 async fn dispatch(
     app: &Arc<App>,
-    peer: SocketAddr,
+    client: IpAddr,
     req: Request<Incoming>,
 ) -> (Response<Body>, Option<String>, u64) {
     let path = req.uri().path();
@@ -66,7 +69,7 @@ async fn dispatch(
         return (text(StatusCode::OK, "ok\n"), None, 0);
     }
     if path == DAV_PREFIX || path.starts_with("/dav/") {
-        return dav_face::handle(app, peer, req).await;
+        return dav_face::handle(app, client, req).await;
     }
     if path == "/" && (req.method() == Method::GET || req.method() == Method::HEAD) {
         let mut response = Response::new(Body::from(HOME));
