@@ -8,8 +8,17 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn school_deposit_lands_prefixed_and_crisis_cell_sees_it() {
     let server = TestServer::start().await;
-    let (status, _) = server.put(&server.arbre_sec, "/plan.pdf", &pdf("a")).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let put = server
+        .req(&server.arbre_sec, "PUT", "/plan.pdf")
+        .body(pdf("a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::CREATED);
+    assert_eq!(
+        put.headers()["content-location"],
+        "/dav/75001/E%20E%20PU%20ARBRE%20SEC/0752401C%2Dplan%2Epdf"
+    );
     assert!(server
         .stored_files()
         .contains(&"0752401C/0752401C-plan.pdf".to_string()));

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
 
 use ppms_depot::auth::{IssuedKey, KeySubject};
@@ -17,9 +18,9 @@ pub struct DemoArgs {
     /// Where the demo keeps deposits and state.
     #[arg(long, default_value = "demo-data")]
     dir: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: String,
+    /// Address to listen on [default: PPMS_DEPOT_LISTEN, else 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<String>,
     /// Serve HTTPS with a self-signed certificate made for the demo (kept in the demo folder).
     #[arg(long)]
     tls: bool,
@@ -31,7 +32,9 @@ const CRISIS_ACCOUNT: &str = "cellule.demo";
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let dir = std::path::absolute(&args.dir)?;
     let mut config = Config::load(None)?;
-    config.listen = args.listen.clone();
+    if let Some(listen) = &args.listen {
+        config.listen = listen.clone();
+    }
     config.data_dir = dir.join("deposits");
     config.state_dir = dir.join("state");
     let mut certificate = None;
@@ -42,7 +45,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         certificate = Some(cert);
     }
 
-    let listener = bind(&config.listen).await?;
+    let listener = bind(&config.listen).await.with_context(|| {
+        format!(
+            "listening on {} (choose another with --listen)",
+            config.listen
+        )
+    })?;
     let app = Arc::new(App::build(config).await?);
     for key in app.keys.list().await? {
         if key.label == DEMO_LABEL && key.revoked_at.is_none() {
@@ -110,7 +118,7 @@ cadaver :
   cadaver {url}        (identifiant {a_acc}, mot de passe : la clé), puis « put plan.pdf »
 
 rclone :
-  rclone copy plan.pdf ':webdav,url={url},vendor=other,user={a_acc},pass='\"$(rclone obscure '{a_key}')\"':'
+  rclone copy plan.pdf ':webdav,url=\"{url}\",vendor=other,user={a_acc},pass='\"$(rclone obscure '{a_key}')\"':'
 
 Windows (Explorateur) : Ce PC → « Connecter un lecteur réseau » → Dossier : {url}
   → « Se connecter à l'aide d'informations d'identification différentes » → compte et clé.

@@ -50,7 +50,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = ppms_depot::server::bind(&config.listen).await?;
+    let listener = ppms_depot::server::bind(&config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {}: {e}", config.listen))?;
     let app = std::sync::Arc::new(ppms_depot::server::App::build(config).await?);
     ppms_depot::server::reload_tls_on_sighup(&app)?;
     ppms_depot::server::serve(app, listener, shutdown_signal()).await?;

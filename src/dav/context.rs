@@ -23,6 +23,8 @@ pub struct DavContext {
     pub actor: Arc<Actor>,
     pub method: http::Method,
     denial: Arc<Mutex<Option<Denial>>>,
+    /// Path, relative to the school folder, of what this request deposited.
+    stored: Arc<Mutex<Option<String>>>,
 }
 
 impl DavContext {
@@ -32,6 +34,7 @@ impl DavContext {
             actor: Arc::new(actor),
             method,
             denial: Arc::default(),
+            stored: Arc::default(),
         }
     }
 
@@ -44,6 +47,18 @@ impl DavContext {
                 message: message.into(),
             });
         }
+    }
+
+    /// Remembers where the request's deposit was stored.
+    pub fn note_stored(&self, rel: &str) {
+        *self.stored.lock().unwrap_or_else(|e| e.into_inner()) = Some(rel.to_string());
+    }
+
+    pub fn stored(&self) -> Option<String> {
+        self.stored
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn denial(&self) -> Option<Denial> {

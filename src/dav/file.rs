@@ -145,6 +145,7 @@ impl DavFile for DepositWriter {
             match pending.finish().await {
                 Ok(stored) => {
                     self.scratch.remove(account, &self.stored);
+                    self.ctx.note_stored(&stored.path);
                     self.meta = Meta {
                         len: stored.bytes,
                         modified: stored.modified,

@@ -103,6 +103,16 @@ impl DepositFs {
         Meta::dir(modified)
     }
 
+    /// The crate reports a folder's `quota-used-bytes` as its length: in a school's own view,
+    /// its folder and postal code are as large as everything it keeps (davfs2 shows free space
+    /// from it).
+    fn with_usage(&self, mut meta: Meta, ctx: &DavContext) -> Meta {
+        if let Some(rne) = ctx.principal.school_rne() {
+            meta.len = self.depositor.store().used_bytes(rne).unwrap_or(0);
+        }
+        meta
+    }
+
     fn stat(&self, rne: &Rne, stored: &str) -> FsResult<Option<StoredFile>> {
         match self.depositor.store().stat(rne, stored) {
             // A name the store could never hold (`.DS_Store` asked of the crisis cell's view,
@@ -118,8 +128,9 @@ impl DepositFs {
 
     fn meta_of(&self, node: &Node, ctx: &DavContext) -> FsResult<Meta> {
         match node {
-            Node::Root | Node::PostalCode(_) => Ok(Meta::dir(self.started)),
-            Node::School(rne) => Ok(self.school_dir_meta(rne)),
+            Node::Root => Ok(Meta::dir(self.started)),
+            Node::PostalCode(_) => Ok(self.with_usage(Meta::dir(self.started), ctx)),
+            Node::School(rne) => Ok(self.with_usage(self.school_dir_meta(rne), ctx)),
             Node::SubFolder { rne, dir } => {
                 let path = self.depositor.store().root().join(rne.as_str()).join(dir);
                 let modified = std::fs::metadata(path)

@@ -128,6 +128,7 @@ impl Depositor {
                 upload: Some(upload),
                 sniffer,
                 announced,
+                unchanged: false,
             }),
             Err(err) => {
                 self.audit_refusal(&actor, rne, requested_name, &err, None);
@@ -207,6 +208,8 @@ pub struct PendingDeposit {
     upload: Option<Upload>,
     sniffer: ContentSniffer,
     announced: Option<u64>,
+    /// Set by the commit when the content equalled the latest version's.
+    unchanged: bool,
 }
 
 impl std::fmt::Debug for PendingDeposit {
@@ -305,8 +308,9 @@ impl PendingDeposit {
         } else {
             policy.max_versions
         };
-        let (stored, _record) = upload.commit(&self.actor.account, max_versions).await?;
-        Ok(stored)
+        let committed = upload.commit(&self.actor.account, max_versions).await?;
+        self.unchanged = !committed.new_version;
+        Ok(committed.stored)
     }
 
     fn fail(&mut self, err: &DepositError) {
@@ -326,11 +330,12 @@ impl PendingDeposit {
         let Some(rne) = stored.name.get(..8).and_then(|r| Rne::parse(r).ok()) else {
             return;
         };
+        let outcome = if self.unchanged { "unchanged" } else { "ok" };
         tracing::info!(rne = %rne, name = %stored.name, version = stored.version,
-            bytes = stored.bytes, "deposit stored");
+            bytes = stored.bytes, outcome, "deposit stored");
         self.depositor.audit.record(AuditEvent {
             event: "deposit",
-            outcome: "ok",
+            outcome,
             principal: Some(self.actor.account.clone()),
             role: Some(self.actor.role),
             rne: Some(rne.to_string()),

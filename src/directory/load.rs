@@ -43,7 +43,7 @@ pub struct SkippedRow {
 /// for row errors, the 1-based line, so an operator can fix the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    #[error("{input}: cannot read: {error}")]
+    #[error("{input}: cannot read")]
     Io {
         input: String,
         #[source]

@@ -10,6 +10,7 @@ use dav_server::body::Body;
 use dav_server::DavHandler;
 use http::{header, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 use super::app::App;
 use super::body::{read_small, GuardedBody};
@@ -156,7 +157,7 @@ pub async fn handle(
         .await;
     let received = watch.as_ref().map(|w| w.received()).unwrap_or(0);
     if response.status().as_u16() < 400 {
-        return (response, Some(account), received);
+        return (with_location(app, &ctx, response), Some(account), received);
     }
     if let Some(fault) = watch.as_ref().and_then(|w| w.fault()) {
         let (status, message) = messages::for_body_fault(fault);
@@ -175,6 +176,32 @@ pub async fn handle(
         );
     }
     (with_reason(response), Some(account), received)
+}
+
+/// Tells the client where its deposit went (`Content-Location`), since the name it used is not
+/// the stored one.
+fn with_location(app: &App, ctx: &DavContext, mut response: Response<Body>) -> Response<Body> {
+    let (Some(rel), Some(rne)) = (ctx.stored(), ctx.principal.school_rne()) else {
+        return response;
+    };
+    let directory = app.fs.directory();
+    let (Some(school), Some(folder)) = (directory.get(rne), directory.folder_name(rne)) else {
+        return response;
+    };
+    let encode = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    let rel: Vec<String> = rel.split('/').map(encode).collect();
+    let href = format!(
+        "{DAV_PREFIX}/{}/{}/{}",
+        encode(&school.postal_code),
+        encode(folder),
+        rel.join("/")
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&href) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LOCATION, value);
+    }
+    response
 }
 
 fn closing(mut response: Response<Body>) -> Response<Body> {

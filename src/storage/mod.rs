@@ -11,7 +11,7 @@ mod upload;
 
 pub use props::{DeadProp, MAX_PROPS_BYTES};
 pub use record::{DepositRecord, StoredFile};
-pub use upload::Upload;
+pub use upload::{Committed, Upload};
 
 use std::collections::HashMap;
 use std::io;

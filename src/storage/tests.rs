@@ -13,7 +13,7 @@ async fn deposit(store: &Store, name: &str, content: &[u8]) -> StoredFile {
         .write(bytes::Bytes::copy_from_slice(content))
         .await
         .unwrap();
-    upload.commit("ce.0752401C", 0).await.unwrap().0
+    upload.commit("ce.0752401C", 0).await.unwrap().stored
 }
 
 fn temp_dir() -> tempfile::TempDir {
@@ -110,7 +110,7 @@ async fn concurrent_deposits_get_gapless_versions() {
                 .write(bytes::Bytes::from(vec![i; 1000]))
                 .await
                 .unwrap();
-            upload.commit("t", 0).await.unwrap().1.version
+            upload.commit("t", 0).await.unwrap().record.version
         }));
     }
     let mut numbers = Vec::new();
@@ -189,7 +189,14 @@ async fn identical_redeposit_is_not_a_new_version() {
     let dir = temp_dir();
     let store = Store::open(dir.path()).unwrap();
     deposit(&store, "0752401C-same.pdf", b"content").await;
-    let again = deposit(&store, "0752401C-same.pdf", b"content").await;
+    let mut upload = store.begin(&rne(), "0752401C-same.pdf").await.unwrap();
+    upload
+        .write(bytes::Bytes::from_static(b"content"))
+        .await
+        .unwrap();
+    let committed = upload.commit("t", 0).await.unwrap();
+    assert!(!committed.new_version);
+    let again = committed.stored;
     assert_eq!((again.version, again.versions_kept), (1, 1));
     assert_eq!(
         std::fs::read_dir(dir.path().join(".tmp")).unwrap().count(),

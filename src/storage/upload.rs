@@ -24,6 +24,17 @@ struct Sink {
     hasher: Sha256,
 }
 
+/// What a commit did.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The latest version as listings show it.
+    pub stored: StoredFile,
+    /// The record of the latest version.
+    pub record: DepositRecord,
+    /// False when the content equalled the latest version's: nothing new was kept.
+    pub new_version: bool,
+}
+
 /// A deposit in progress.
 pub struct Upload {
     store: Store,
@@ -135,7 +146,7 @@ impl Upload {
         mut self,
         principal: &str,
         max_versions: u32,
-    ) -> Result<(StoredFile, DepositRecord), StoreError> {
+    ) -> Result<Committed, StoreError> {
         self.drain().await?;
         let sink = self
             .sink
@@ -185,7 +196,7 @@ fn publish(
     sha256: String,
     principal: String,
     max_versions: u32,
-) -> Result<(StoredFile, DepositRecord), StoreError> {
+) -> Result<Committed, StoreError> {
     let layout = store.layout();
     let versions_dir = layout.versions_dir(rne, name);
     let new_school = !layout.school_dir(rne).exists();
@@ -208,7 +219,11 @@ fn publish(
                 .stat(rne, name)?
                 .ok_or_else(|| std::io::Error::other("latest version vanished"))?;
             tracing::debug!(rne = %rne, name, version = latest, "unchanged re-deposit");
-            return Ok((stored, previous));
+            return Ok(Committed {
+                stored,
+                record: previous,
+                new_version: false,
+            });
         }
     }
     let version = latest + 1;
@@ -240,7 +255,11 @@ fn publish(
         .stat(rne, name)?
         .ok_or_else(|| std::io::Error::other("deposit vanished after commit"))?;
     tracing::debug!(rne = %rne, name, version, "deposit committed");
-    Ok((stored, record))
+    Ok(Committed {
+        stored,
+        record,
+        new_version: true,
+    })
 }
 
 fn prune(layout: &super::Layout, rne: &Rne, name: &str, keep: u32) -> std::io::Result<()> {
