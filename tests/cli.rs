@@ -40,6 +40,11 @@ fn keys_are_issued_listed_and_revoked() {
 
     let list = stdout(&run(dir.path(), &["key", "list"]));
     assert!(list.contains(&id) && list.contains("active"), "{list}");
+    let next_year = time::OffsetDateTime::now_utc() + time::Duration::days(365);
+    assert!(
+        list.contains(&next_year.date().to_string()),
+        "expiry shown: {list}"
+    );
     assert!(!list.contains(&secret), "the list never shows a secret");
     let cell = run(dir.path(), &["key", "issue", "--crisis-cell", "jdupont"]);
     assert!(cell.status.success());
@@ -71,11 +76,16 @@ fn official_directory_import_reports_and_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/annuaire-education-94-ecoles.csv");
     let file = file.to_str().unwrap();
+    std::fs::create_dir_all(dir.path().join("deposits/0752401C")).unwrap();
     let dry = run(dir.path(), &["directory", "import", "--dry-run", file]);
     assert!(dry.status.success(), "{dry:?}");
     let report = stdout(&dry);
     assert!(report.contains("613"), "613 added: {report}");
     assert!(report.contains("457"), "457 removed: {report}");
+    assert!(
+        report.contains("1 removed establishments hold deposits") && report.contains("0752401C"),
+        "{report}"
+    );
     assert!(!dir.path().join("state/directory.csv").exists());
 
     let saved = run(dir.path(), &["directory", "import", file]);

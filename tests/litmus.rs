@@ -95,7 +95,8 @@ impl fmt::Display for GroupReport {
                 let status = reason.rsplit(": ").next().unwrap_or(reason);
                 write!(
                     f,
-                    " (stopped at begin: MKCOL of its collection got {status})"
+                    " (stopped at begin: MKCOL of its collection got {status}, as the deposit \
+                     policy requires)"
                 )?;
             }
             Some(reason) => write!(f, " (stopped at begin: {reason})")?,

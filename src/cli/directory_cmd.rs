@@ -39,6 +39,21 @@ pub fn run(config: Config, command: DirectoryCommand) -> anyhow::Result<()> {
     } else {
         println!("{report}");
     }
+    let kept: Vec<String> = report
+        .removed
+        .iter()
+        .filter(|e| config.data_dir.join(e.rne.as_str()).is_dir())
+        .map(|e| format!("{} {}", e.rne, e.name))
+        .collect();
+    if !kept.is_empty() {
+        println!(
+            "warning: {} removed establishments hold deposits; their files stay in {} but leave \
+             the tree, and their mount keys no longer reach a folder: {}",
+            kept.len(),
+            config.data_dir.display(),
+            kept.join(", ")
+        );
+    }
     if dry_run {
         println!("dry run: nothing saved");
         return Ok(());

@@ -75,8 +75,8 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
         }
         KeyCommand::List => {
             println!(
-                "{:<12} {:<24} {:<11} {:<9} {:<10} label",
-                "id", "account", "role", "rne", "state"
+                "{:<12} {:<24} {:<11} {:<9} {:<8} {:<10} {:<10} label",
+                "id", "account", "role", "rne", "state", "issued", "expires"
             );
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             for key in keys.list().await? {
@@ -87,13 +87,16 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
                 } else {
                     "active"
                 };
+                let expires = key.expires_at.map(day).unwrap_or_else(|| "never".into());
                 println!(
-                    "{:<12} {:<24} {:<11} {:<9} {:<10} {}",
+                    "{:<12} {:<24} {:<11} {:<9} {:<8} {:<10} {:<10} {}",
                     key.id,
                     key.account,
                     key.role,
                     key.rne.unwrap_or_default(),
                     state,
+                    day(key.created_at),
+                    expires,
                     key.label
                 );
             }
@@ -106,4 +109,11 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `YYYY-MM-DD` of a Unix time.
+fn day(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
 }
