@@ -433,3 +433,56 @@ async fn names_differing_only_in_case_are_one_file() {
         .join("0752401C/.versions/0752401C-Plan.pdf/3");
     assert_eq!(std::fs::read(versions).unwrap(), pdf("/plan.pdf"));
 }
+
+#[tokio::test]
+async fn deposits_of_a_school_no_longer_in_the_directory_stay_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let orphan = dir.path().join("deposits/0750132L");
+    std::fs::create_dir_all(orphan.join(".versions/0750132L-plan.pdf")).unwrap();
+    std::fs::write(orphan.join("0750132L-plan.pdf"), pdf("orphan")).unwrap();
+    std::fs::write(orphan.join(".versions/0750132L-plan.pdf/1"), pdf("orphan")).unwrap();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(pdf("orphan")));
+    let record = format!(
+        "{{\"version\":1,\"bytes\":{},\"sha256\":\"{sha}\",\"deposited_at\":\"x\",\
+         \"principal\":\"t\"}}",
+        pdf("orphan").len()
+    );
+    std::fs::write(orphan.join(".versions/0750132L-plan.pdf/1.json"), record).unwrap();
+    let directory = dir.path().join("directory.csv");
+    let paris = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/etablissements-paris.csv"),
+    )
+    .unwrap();
+    let without: Vec<&str> = paris
+        .lines()
+        .filter(|l| !l.starts_with("0750132L"))
+        .collect();
+    std::fs::write(&directory, without.join("\n")).unwrap();
+    let data = dir.path().join("deposits");
+    let server = TestServer::start_with(|c| {
+        c.directory_file = directory.clone();
+        c.data_dir = data.clone();
+    })
+    .await;
+    let (_, root) = server.list(&server.crisis, "/").await;
+    assert!(root.contains("/dav/RNE%20hors%20annuaire/"), "{root}");
+    let (status, listing) = server
+        .list(&server.crisis, "/RNE%20hors%20annuaire/0750132L/")
+        .await;
+    assert_eq!(status.as_u16(), 207, "{listing}");
+    assert!(listing.contains("0750132L-plan.pdf"), "{listing}");
+    let get = server
+        .req(
+            &server.crisis,
+            "GET",
+            "/RNE%20hors%20annuaire/0750132L/0750132L-plan.pdf",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.bytes().await.unwrap().to_vec(), pdf("orphan"));
+    let (status, _) = server
+        .list(&server.arbre_sec, "/RNE%20hors%20annuaire/")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "schools do not see it");
+}

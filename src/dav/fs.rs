@@ -18,7 +18,7 @@ use super::file::{DepositWriter, ScratchHandle, StoredReader};
 use super::meta::{Entry, Meta};
 use super::scratch::Scratch;
 use super::tree_ops::READ_ONLY;
-use super::view::{resolve, segments, Node};
+use super::view::{resolve, segments, Node, UNLISTED_FOLDER};
 use crate::auth::Role;
 use crate::deposit::Depositor;
 use crate::directory::{Directory, Rne};
@@ -128,7 +128,7 @@ impl DepositFs {
 
     fn meta_of(&self, node: &Node, ctx: &DavContext) -> FsResult<Meta> {
         match node {
-            Node::Root => Ok(Meta::dir(self.started)),
+            Node::Root | Node::Unlisted => Ok(Meta::dir(self.started)),
             Node::PostalCode(_) => Ok(self.with_usage(Meta::dir(self.started), ctx)),
             Node::School(rne) => Ok(self.with_usage(self.school_dir_meta(rne), ctx)),
             Node::SubFolder { rne, dir } => {
@@ -175,15 +175,28 @@ impl DepositFs {
                 .folder_name(rne)
                 .map(|name| vec![dir(name, self.school_dir_meta(rne))])
                 .unwrap_or_default()),
+            (Node::Unlisted, Role::CrisisCell) => {
+                let schools = store.schools().map_err(|_| FsError::GeneralFailure)?;
+                Ok(schools
+                    .iter()
+                    .filter(|rne| self.directory.get(rne).is_none())
+                    .map(|rne| dir(rne.as_str(), self.school_dir_meta(rne)))
+                    .collect())
+            }
             (Node::Root, Role::CrisisCell) => {
                 let mut codes: Vec<String> = Vec::new();
+                let mut unlisted = false;
                 for rne in store.schools().map_err(|_| FsError::GeneralFailure)? {
-                    if let Some(e) = self.directory.get(&rne) {
-                        codes.push(e.postal_code.clone());
+                    match self.directory.get(&rne) {
+                        Some(e) => codes.push(e.postal_code.clone()),
+                        None => unlisted = true,
                     }
                 }
                 codes.sort();
                 codes.dedup();
+                if unlisted {
+                    codes.push(UNLISTED_FOLDER.to_string());
+                }
                 Ok(codes
                     .iter()
                     .map(|c| dir(c, Meta::dir(self.started)))
@@ -312,9 +325,11 @@ impl DepositFs {
             }
             Node::Invalid(message) => Err(deny(ctx, 400, message)),
             Node::Missing => Err(FsError::NotFound),
-            Node::Root | Node::PostalCode(_) | Node::School(_) | Node::SubFolder { .. } => {
-                Err(FsError::Forbidden)
-            }
+            Node::Root
+            | Node::Unlisted
+            | Node::PostalCode(_)
+            | Node::School(_)
+            | Node::SubFolder { .. } => Err(FsError::Forbidden),
         }
     }
 
@@ -358,9 +373,11 @@ impl DepositFs {
                     meta,
                 }))
             }
-            Node::Root | Node::PostalCode(_) | Node::School(_) | Node::SubFolder { .. } => {
-                Err(FsError::Forbidden)
-            }
+            Node::Root
+            | Node::Unlisted
+            | Node::PostalCode(_)
+            | Node::School(_)
+            | Node::SubFolder { .. } => Err(FsError::Forbidden),
             Node::Invalid(_) | Node::Missing => Err(FsError::NotFound),
         }
     }

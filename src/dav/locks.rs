@@ -106,7 +106,7 @@ impl DepositLs {
             Node::SubFolder { rne, dir } => format!("/{rne}/{}/", encode(&dir)),
             Node::File { rne, stored } => format!("/{rne}/{}", encode(&stored)),
             Node::Scratch { rne, key } => format!("/{rne}/{}", encode(&key)),
-            Node::Invalid(_) | Node::Missing => return path.clone(),
+            Node::Unlisted | Node::Invalid(_) | Node::Missing => return path.clone(),
         };
         DavPath::new(&text).unwrap_or_else(|_| path.clone())
     }

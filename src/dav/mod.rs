@@ -14,4 +14,4 @@ mod view;
 pub use context::{DavContext, Denial};
 pub use fs::{DepositFs, PROPS_NS};
 pub use locks::{DepositLs, LockQuota};
-pub use view::{segments, Node};
+pub use view::{segments, Node, UNLISTED_FOLDER};

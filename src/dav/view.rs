@@ -16,6 +16,9 @@ use super::scratch::Scratch;
 pub enum Node {
     Root,
     PostalCode(String),
+    /// The crisis cell's folder of schools that hold deposits but are no longer in the
+    /// directory (their files are never lost from sight).
+    Unlisted,
     School(Rne),
     /// A sub-folder of a school's folder (only where the policy allows sub-folders).
     SubFolder {
@@ -64,9 +67,26 @@ pub fn resolve(
     }
 }
 
+/// Name of the crisis cell's folder of schools absent from the directory (never a postal code).
+pub const UNLISTED_FOLDER: &str = "RNE hors annuaire";
+
 fn resolve_cell(segs: &[String], directory: &Directory, store: &Store) -> Node {
+    let unlisted = |rne: &str| {
+        Rne::parse(rne)
+            .ok()
+            .filter(|r| r.as_str() == rne && directory.get(r).is_none() && store.has_deposits(r))
+    };
     match segs {
         [] => Node::Root,
+        [top] if top == UNLISTED_FOLDER => Node::Unlisted,
+        [top, rne] if top == UNLISTED_FOLDER => unlisted(rne).map_or(Node::Missing, Node::School),
+        [top, rne, name] if top == UNLISTED_FOLDER => match unlisted(rne) {
+            Some(rne) => Node::File {
+                rne,
+                stored: name.clone(),
+            },
+            None => Node::Missing,
+        },
         [cp] => {
             let any = directory
                 .in_postal_code(cp)
