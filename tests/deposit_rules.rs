@@ -486,3 +486,37 @@ async fn deposits_of_a_school_no_longer_in_the_directory_stay_visible() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "schools do not see it");
 }
+
+const WIN32_TIMES: &str = r#"<?xml version="1.0" encoding="utf-8" ?>
+<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:schemas-microsoft-com:"><D:set><D:prop>
+<Z:Win32LastModifiedTime>Tue, 02 Sep 2025 09:30:00 GMT</Z:Win32LastModifiedTime>
+</D:prop></D:set></D:propertyupdate>"#;
+
+async fn last_modified_after_proppatch(server: &TestServer) -> String {
+    server.put(&server.arbre_sec, "/plan.pdf", &pdf("t")).await;
+    let patch = server
+        .req(&server.arbre_sec, "PROPPATCH", "/plan.pdf")
+        .header("User-Agent", "Microsoft-WebDAV-MiniRedir/10.0.19045")
+        .body(WIN32_TIMES)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status().as_u16(), 207);
+    let (_, listing) = server.list(&server.crisis, ARBRE_SEC_FOLDER).await;
+    let start = listing.rfind("<D:getlastmodified>").unwrap() + "<D:getlastmodified>".len();
+    let end = listing[start..].find('<').unwrap() + start;
+    listing[start..end].to_string()
+}
+
+#[tokio::test]
+async fn windows_times_become_the_file_date_only_where_the_policy_allows() {
+    let strict = TestServer::start().await;
+    assert_ne!(last_modified_after_proppatch(&strict).await, "Tue, 02 Sep 2025 09:30:00 GMT");
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(policy.path(), "apply_client_times = true\n").unwrap();
+    let allowing = TestServer::start_with(|c| c.policy_file = policy.path().to_path_buf()).await;
+    assert_eq!(
+        last_modified_after_proppatch(&allowing).await,
+        "Tue, 02 Sep 2025 09:30:00 GMT"
+    );
+}

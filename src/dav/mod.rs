@@ -1,6 +1,7 @@
 //! The WebDAV face: `DepositFs` (the crate's `GuardedFileSystem`) over the deposit service,
 //! each principal's view of the tree, session scratch space and principal-aware locks.
 
+mod client_times;
 mod context;
 mod dead_props;
 mod file;

@@ -75,6 +75,10 @@ pub struct DepositPolicy {
     /// each is refused with 403 inside the 207 answer.
     #[serde(default)]
     pub allow_dead_properties: bool,
+    /// Whether a client's `Win32LastModifiedTime` (Windows Explorer's PROPPATCH) becomes the
+    /// deposit's modification date; when false the date is the time of the deposit.
+    #[serde(default)]
+    pub apply_client_times: bool,
     /// Globs (`*`, `?`, case ignored) of file names that clients create on their own; such
     /// files are dropped, not deposited.
     #[serde(default = "default_junk_patterns")]
@@ -478,6 +482,7 @@ mod tests {
         assert!(!policy.allow_overwrite);
         assert!(!policy.allow_any_extension);
         assert!(!policy.allow_dead_properties);
+        assert!(!policy.apply_client_times);
         assert_eq!(
             policy.allowed_extensions(),
             [

@@ -105,6 +105,7 @@ pub async fn handle(
 
     let (parts, incoming) = req.into_parts();
     let streamed = matches!(method.as_str(), "PUT" | "PATCH");
+    let mut xml_body = bytes::Bytes::new();
     let (body, watch) = if streamed {
         let announced = announced_length(&parts.headers);
         let (body, watch) = GuardedBody::streaming(incoming, app.body_timeout, announced);
@@ -125,7 +126,10 @@ pub async fn handle(
                     bytes.len() as u64,
                 );
             }
-            Ok(bytes) => (GuardedBody::buffered(bytes), None),
+            Ok(bytes) => {
+                xml_body = bytes.clone();
+                (GuardedBody::buffered(bytes), None)
+            }
             Err(fault) => {
                 let (status, message) = match fault {
                     super::body::BodyFault::TooLong => (
@@ -157,6 +161,12 @@ pub async fn handle(
         .await;
     let received = watch.as_ref().map(|w| w.received()).unwrap_or(0);
     if response.status().as_u16() < 400 {
+        if method.as_str() == "PROPPATCH" {
+            let relative = path.strip_prefix(DAV_PREFIX).unwrap_or(&path);
+            if let Ok(dav_path) = dav_server::davpath::DavPath::new(relative) {
+                app.fs.apply_client_time(&dav_path, &xml_body, &ctx);
+            }
+        }
         return (with_location(app, &ctx, response), Some(account), received);
     }
     if let Some(fault) = watch.as_ref().and_then(|w| w.fault()) {

@@ -202,6 +202,22 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the modification time of the latest version (the time listings show).
+    pub fn set_modified(
+        &self,
+        rne: &Rne,
+        rel: &str,
+        time: std::time::SystemTime,
+    ) -> Result<(), StoreError> {
+        layout::check_stored_path(rel)?;
+        let file = std::fs::File::options()
+            .write(true)
+            .open(self.layout.latest_path(rne, rel))?;
+        file.set_modified(time)?;
+        self.layout.refresh(rne, rel)?;
+        Ok(())
+    }
+
     pub(crate) fn layout(&self) -> &Layout {
         &self.layout
     }
