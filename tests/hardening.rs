@@ -9,6 +9,9 @@ use common::*;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+const LOCK_BODY: &str = "<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope>\
+    <D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>";
+
 fn addr(server: &TestServer) -> String {
     server.base.trim_start_matches("http://").to_string()
 }
@@ -113,10 +116,7 @@ async fn locks_expire() {
     let lock = server
         .req(&server.arbre_sec, "LOCK", "/expire.pdf")
         .header("Timeout", "Second-1")
-        .body(
-            "<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/>\
-             </D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>",
-        )
+        .body(LOCK_BODY)
         .send()
         .await
         .unwrap();
@@ -138,10 +138,7 @@ async fn placeholders_take_no_content_and_junk_is_bounded() {
     let server = TestServer::start().await;
     let lock = server
         .req(&server.arbre_sec, "LOCK", "/outil.exe")
-        .body(
-            "<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/>\
-             </D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>",
-        )
+        .body(LOCK_BODY)
         .send()
         .await
         .unwrap();

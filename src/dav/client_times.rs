@@ -37,7 +37,9 @@ impl DepositFs {
         if !self.policy().apply_client_times {
             return;
         }
-        let Some(time) = win32_modified(body) else { return };
+        let Some(time) = win32_modified(body) else {
+            return;
+        };
         if let Node::File { rne, stored } = self.node(path, ctx) {
             if ctx.principal.school_rne() != Some(&rne) {
                 return;
@@ -61,7 +63,10 @@ mod tests {
             <Z:Win32LastModifiedTime>Tue, 02 Sep 2025 09:30:00 GMT</Z:Win32LastModifiedTime>
             </D:prop></D:set></D:propertyupdate>"#;
         let time = win32_modified(body).unwrap();
-        assert_eq!(httpdate::fmt_http_date(time), "Tue, 02 Sep 2025 09:30:00 GMT");
+        assert_eq!(
+            httpdate::fmt_http_date(time),
+            "Tue, 02 Sep 2025 09:30:00 GMT"
+        );
         assert!(win32_modified(b"<D:propertyupdate xmlns:D=\"DAV:\"/>").is_none());
         assert!(win32_modified(b"not xml").is_none());
     }

@@ -6,18 +6,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use dav_server::davpath::DavPath;
-use dav_server::fs::{
-    DavDirEntry, DavFile, DavMetaData, DavProp, FsError, FsFuture, FsResult, FsStream,
-    GuardedFileSystem, OpenOptions, ReadDirMeta,
-};
-use futures_util::FutureExt;
-use http::StatusCode;
+use dav_server::fs::{DavProp, FsError, FsResult};
 
 use super::context::DavContext;
-use super::file::{DepositWriter, ScratchHandle, StoredReader};
 use super::meta::{Entry, Meta};
 use super::scratch::Scratch;
-use super::tree_ops::READ_ONLY;
 use super::view::{resolve, segments, Node, UNLISTED_FOLDER};
 use crate::auth::Role;
 use crate::deposit::Depositor;
@@ -27,15 +20,12 @@ use crate::storage::StoredFile;
 /// XML namespace of the properties this server adds (hash, version, RNE).
 pub const PROPS_NS: &str = "urn:x-ppms-depot:";
 
-const NO_READ_BACK: &str = "le téléchargement des dépôts n'est pas ouvert aux établissements";
-const NO_PARTIAL: &str = "modification partielle interdite : déposez le fichier entier";
-
 /// Strong entity tag of a deposit, from its content hash.
 pub fn etag_of(sha256: &str) -> String {
     sha256.get(..32).unwrap_or(sha256).to_string()
 }
 
-fn file_meta(stored: &StoredFile) -> Meta {
+pub(super) fn file_meta(stored: &StoredFile) -> Meta {
     Meta {
         len: stored.bytes,
         modified: stored.modified,
@@ -47,10 +37,10 @@ fn file_meta(stored: &StoredFile) -> Meta {
 /// The deposit file system, shared by all requests. Cheap to clone.
 #[derive(Clone)]
 pub struct DepositFs {
-    directory: Arc<Directory>,
-    depositor: Depositor,
-    scratch: Arc<Scratch>,
-    started: SystemTime,
+    pub(super) directory: Arc<Directory>,
+    pub(super) depositor: Depositor,
+    pub(super) scratch: Arc<Scratch>,
+    pub(super) started: SystemTime,
 }
 
 impl DepositFs {
@@ -67,7 +57,7 @@ impl DepositFs {
         &self.directory
     }
 
-    pub(super) fn depositor(&self) -> &Depositor {
+    pub(crate) fn depositor(&self) -> &Depositor {
         &self.depositor
     }
 
@@ -113,7 +103,7 @@ impl DepositFs {
         meta
     }
 
-    fn stat(&self, rne: &Rne, stored: &str) -> FsResult<Option<StoredFile>> {
+    pub(super) fn stat(&self, rne: &Rne, stored: &str) -> FsResult<Option<StoredFile>> {
         match self.depositor.store().stat(rne, stored) {
             // A name the store could never hold (`.DS_Store` asked of the crisis cell's view,
             // an over-long name) simply does not exist.
@@ -126,7 +116,7 @@ impl DepositFs {
         }
     }
 
-    fn meta_of(&self, node: &Node, ctx: &DavContext) -> FsResult<Meta> {
+    pub(super) fn meta_of(&self, node: &Node, ctx: &DavContext) -> FsResult<Meta> {
         match node {
             Node::Root | Node::Unlisted => Ok(Meta::dir(self.started)),
             Node::PostalCode(_) => Ok(self.with_usage(Meta::dir(self.started), ctx)),
@@ -158,7 +148,7 @@ impl DepositFs {
         }
     }
 
-    fn children(&self, node: &Node, ctx: &DavContext) -> FsResult<Vec<Entry>> {
+    pub(super) fn children(&self, node: &Node, ctx: &DavContext) -> FsResult<Vec<Entry>> {
         let store = self.depositor.store();
         let dir = |name: &str, meta: Meta| Entry {
             name: name.to_string(),
@@ -232,154 +222,11 @@ impl DepositFs {
         Ok(folders.chain(files).collect())
     }
 
-    async fn open_write(
-        &self,
-        node: Node,
-        options: OpenOptions,
-        ctx: &DavContext,
-    ) -> FsResult<Box<dyn DavFile>> {
-        if ctx.principal.role == Role::CrisisCell {
-            return Err(deny(ctx, 403, READ_ONLY));
-        }
-        let account = ctx.principal.account.clone();
-        // Only a LOCK creates without truncating; a ranged PUT or a PATCH would write part of
-        // a file, which a deposit never is.
-        let partial = !options.truncate && ctx.method.as_str() != "LOCK";
-        if partial || options.append {
-            return Err(deny(ctx, 403, NO_PARTIAL));
-        }
-        let node = match node {
-            // A placeholder (not junk) receiving its content becomes a real deposit.
-            Node::Scratch { rne, key }
-                if options.truncate && !self.depositor.policy().is_junk(&key) =>
-            {
-                Node::File { rne, stored: key }
-            }
-            other => other,
-        };
-        match node {
-            Node::Scratch { key, .. } => {
-                let content = match (options.truncate, self.scratch.get(&account, &key)) {
-                    (false, Some(existing)) => existing.content,
-                    _ => Vec::new(),
-                };
-                if !options.truncate {
-                    // A LOCK on a new name: the empty placeholder exists from now on.
-                    self.scratch.put(&account, &key, content.clone());
-                }
-                if !self.depositor.policy().is_junk(&key) {
-                    // A placeholder never holds content: it becomes a deposit or stays empty.
-                    return Err(deny(ctx, 403, NO_PARTIAL));
-                }
-                Ok(Box::new(ScratchHandle {
-                    scratch: self.scratch.clone(),
-                    account,
-                    key,
-                    content,
-                    pos: 0,
-                    writing: true,
-                    meta: Meta::dir(SystemTime::now()).into_file(),
-                }))
-            }
-            Node::File { rne, stored } => {
-                let exists = self.stat(&rne, &stored)?.is_some();
-                if options.append || (!options.truncate && exists) {
-                    return Err(deny(ctx, 403, NO_PARTIAL));
-                }
-                if !options.truncate {
-                    self.scratch.put(&account, &stored, Vec::new());
-                    return Ok(Box::new(ScratchHandle {
-                        scratch: self.scratch.clone(),
-                        account,
-                        key: stored,
-                        content: Vec::new(),
-                        pos: 0,
-                        writing: false,
-                        meta: Meta::dir(SystemTime::now()).into_file(),
-                    }));
-                }
-                let (dir, leaf) = stored.rsplit_once('/').unwrap_or(("", stored.as_str()));
-                if !dir.is_empty() && !self.depositor.store().is_dir(&rne, dir) {
-                    return Err(FsError::NotFound);
-                }
-                let pending = self
-                    .depositor
-                    .begin_in((*ctx.actor).clone(), &rne, dir, leaf, options.size)
-                    .await
-                    .map_err(|err| {
-                        ctx.deny(err.status(), err.message_fr());
-                        match err.status() {
-                            413 => FsError::TooLarge,
-                            507 => FsError::InsufficientStorage,
-                            500 => FsError::GeneralFailure,
-                            _ => FsError::Forbidden,
-                        }
-                    })?;
-                Ok(Box::new(DepositWriter {
-                    ctx: ctx.clone(),
-                    pending: Some(pending),
-                    scratch: self.scratch.clone(),
-                    stored,
-                    meta: Meta::dir(SystemTime::now()).into_file(),
-                }))
-            }
-            Node::Invalid(message) => Err(deny(ctx, 400, message)),
-            Node::Missing => Err(FsError::NotFound),
-            Node::Root
-            | Node::Unlisted
-            | Node::PostalCode(_)
-            | Node::School(_)
-            | Node::SubFolder { .. } => Err(FsError::Forbidden),
-        }
-    }
-
-    async fn open_read(&self, node: Node, ctx: &DavContext) -> FsResult<Box<dyn DavFile>> {
-        match node {
-            Node::File { rne, stored } => {
-                let file = self.stat(&rne, &stored)?.ok_or(FsError::NotFound)?;
-                let is_school = matches!(ctx.principal.role, Role::School(_));
-                let may_read = !is_school || self.depositor.policy().school_can_read_back;
-                if !may_read && ctx.method == http::Method::GET {
-                    return Err(deny(ctx, 403, NO_READ_BACK));
-                }
-                let handle = self
-                    .depositor
-                    .store()
-                    .open_latest(&rne, &stored)
-                    .map_err(|_| FsError::NotFound)?;
-                Ok(Box::new(StoredReader {
-                    file: Some(handle),
-                    meta: file_meta(&file),
-                }))
-            }
-            Node::Scratch { key, .. } => {
-                let file = self
-                    .scratch
-                    .get(&ctx.principal.account, &key)
-                    .ok_or(FsError::NotFound)?;
-                let meta = Meta {
-                    len: file.content.len() as u64,
-                    modified: file.modified,
-                    is_dir: false,
-                    etag: None,
-                };
-                Ok(Box::new(ScratchHandle {
-                    scratch: self.scratch.clone(),
-                    account: ctx.principal.account.clone(),
-                    key,
-                    content: file.content,
-                    pos: 0,
-                    writing: false,
-                    meta,
-                }))
-            }
-            Node::Root
-            | Node::Unlisted
-            | Node::PostalCode(_)
-            | Node::School(_)
-            | Node::SubFolder { .. } => Err(FsError::Forbidden),
-            Node::Invalid(_) | Node::Missing => Err(FsError::NotFound),
-        }
+    /// This server's properties of a node, then the ones clients stored.
+    pub(super) fn all_props(&self, node: &Node) -> Vec<DavProp> {
+        let mut props = self.props_of(node);
+        props.extend(self.dead_props_of(node));
+        props
     }
 
     fn props_of(&self, node: &Node) -> Vec<DavProp> {
@@ -413,173 +260,8 @@ pub(super) fn deny(ctx: &DavContext, status: u16, message: &str) -> FsError {
 }
 
 impl Meta {
-    fn into_file(mut self) -> Meta {
+    pub(super) fn into_file(mut self) -> Meta {
         self.is_dir = false;
         self
-    }
-}
-
-impl GuardedFileSystem<DavContext> for DepositFs {
-    fn open<'a>(
-        &'a self,
-        path: &'a DavPath,
-        options: OpenOptions,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, Box<dyn DavFile>> {
-        async move {
-            let node = self.node(path, ctx);
-            if options.write || options.append || options.create || options.create_new {
-                self.open_write(node, options, ctx).await
-            } else {
-                self.open_read(node, ctx).await
-            }
-        }
-        .boxed()
-    }
-
-    fn read_dir<'a>(
-        &'a self,
-        path: &'a DavPath,
-        _meta: ReadDirMeta,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
-        async move {
-            let entries = self.children(&self.node(path, ctx), ctx)?;
-            let items: Vec<FsResult<Box<dyn DavDirEntry>>> = entries
-                .into_iter()
-                .map(|e| Ok(Box::new(e) as Box<dyn DavDirEntry>))
-                .collect();
-            Ok(Box::pin(futures_util::stream::iter(items)) as FsStream<Box<dyn DavDirEntry>>)
-        }
-        .boxed()
-    }
-
-    fn metadata<'a>(
-        &'a self,
-        path: &'a DavPath,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, Box<dyn DavMetaData>> {
-        async move {
-            let meta = self.meta_of(&self.node(path, ctx), ctx)?;
-            Ok(Box::new(meta) as Box<dyn DavMetaData>)
-        }
-        .boxed()
-    }
-
-    fn create_dir<'a>(&'a self, path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
-        self.make_folder(path, ctx).boxed()
-    }
-
-    fn remove_dir<'a>(&'a self, path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
-        self.delete_folder(path, ctx).boxed()
-    }
-
-    fn remove_file<'a>(&'a self, path: &'a DavPath, ctx: &'a DavContext) -> FsFuture<'a, ()> {
-        self.delete_file(path, ctx).boxed()
-    }
-
-    fn rename<'a>(
-        &'a self,
-        from: &'a DavPath,
-        to: &'a DavPath,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, ()> {
-        self.move_node(from, to, ctx).boxed()
-    }
-
-    fn copy<'a>(
-        &'a self,
-        from: &'a DavPath,
-        to: &'a DavPath,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, ()> {
-        self.copy_file(from, to, ctx).boxed()
-    }
-
-    fn set_accessed<'a>(
-        &'a self,
-        _path: &'a DavPath,
-        _tm: SystemTime,
-        _ctx: &DavContext,
-    ) -> FsFuture<'a, ()> {
-        // Limitation: client-set times are accepted and not applied (deposits keep the time
-        // the server stored them, which is what the audit trail relies on).
-        async { Ok(()) }.boxed()
-    }
-
-    fn set_modified<'a>(
-        &'a self,
-        _path: &'a DavPath,
-        _tm: SystemTime,
-        _ctx: &'a DavContext,
-    ) -> FsFuture<'a, ()> {
-        async { Ok(()) }.boxed()
-    }
-
-    fn have_props<'a>(
-        &'a self,
-        _path: &'a DavPath,
-        _ctx: &'a DavContext,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
-        async { true }.boxed()
-    }
-
-    fn patch_props<'a>(
-        &'a self,
-        path: &'a DavPath,
-        patch: Vec<(bool, DavProp)>,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
-        async move { Ok(self.patch_dead_props(path, patch, ctx)) }.boxed()
-    }
-
-    fn get_props<'a>(
-        &'a self,
-        path: &'a DavPath,
-        do_content: bool,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, Vec<DavProp>> {
-        async move {
-            let node = self.node(path, ctx);
-            let mut props = self.props_of(&node);
-            props.extend(self.dead_props_of(&node));
-            if !do_content {
-                props.iter_mut().for_each(|p| p.xml = None);
-            }
-            Ok(props)
-        }
-        .boxed()
-    }
-
-    fn get_prop<'a>(
-        &'a self,
-        path: &'a DavPath,
-        prop: DavProp,
-        ctx: &'a DavContext,
-    ) -> FsFuture<'a, Vec<u8>> {
-        async move {
-            let node = self.node(path, ctx);
-            let mut props = self.props_of(&node);
-            props.extend(self.dead_props_of(&node));
-            props
-                .into_iter()
-                .find(|p| p.name == prop.name && p.namespace == prop.namespace)
-                .and_then(|p| p.xml)
-                .ok_or(FsError::NotFound)
-        }
-        .boxed()
-    }
-
-    fn get_quota<'a>(&'a self, ctx: &'a DavContext) -> FsFuture<'a, (u64, Option<u64>)> {
-        async move {
-            let rne = ctx.principal.school_rne().ok_or(FsError::NotImplemented)?;
-            let used = self
-                .depositor
-                .store()
-                .used_bytes(rne)
-                .map_err(|_| FsError::GeneralFailure)?;
-            Ok((used, Some(self.depositor.policy().school_quota_bytes)))
-        }
-        .boxed()
     }
 }

@@ -24,6 +24,23 @@ pub struct Actor {
     pub user_agent: Option<String>,
 }
 
+impl Actor {
+    /// An audit line about a deposit of `name` for `rne` by this actor.
+    fn event(&self, outcome: &'static str, rne: &Rne, name: &str) -> AuditEvent {
+        AuditEvent {
+            event: "deposit",
+            outcome,
+            principal: Some(self.account.clone()),
+            role: Some(self.role),
+            rne: Some(rne.to_string()),
+            stored_name: Some(name.to_string()),
+            client_ip: self.client_ip.clone(),
+            user_agent: self.user_agent.clone(),
+            ..AuditEvent::default()
+        }
+    }
+}
+
 /// Why a deposit did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum DepositError {
@@ -184,18 +201,10 @@ impl Depositor {
     ) {
         tracing::warn!(rne = %rne, name, error = %err, "deposit refused");
         self.audit.record(AuditEvent {
-            event: "deposit",
-            outcome: "refused",
-            principal: Some(actor.account.clone()),
-            role: Some(actor.role),
-            rne: Some(rne.to_string()),
-            stored_name: Some(name.to_string()),
             bytes,
             status: Some(err.status()),
             reason: Some(err.to_string()),
-            client_ip: actor.client_ip.clone(),
-            user_agent: actor.user_agent.clone(),
-            ..AuditEvent::default()
+            ..actor.event("refused", rne, name)
         });
     }
 }
@@ -313,14 +322,18 @@ impl PendingDeposit {
         Ok(committed.stored)
     }
 
+    /// Drops the upload (and so its temp file), returning what it was.
+    fn drop_upload(&mut self) -> Option<(Rne, String, u64)> {
+        let upload = self.upload.take()?;
+        Some((
+            upload.rne().clone(),
+            upload.stored_name().to_string(),
+            upload.len(),
+        ))
+    }
+
     fn fail(&mut self, err: &DepositError) {
-        if let Some(upload) = self.upload.take() {
-            let (rne, name, len) = (
-                upload.rne().clone(),
-                upload.stored_name().to_string(),
-                upload.len(),
-            );
-            drop(upload);
+        if let Some((rne, name, len)) = self.drop_upload() {
             self.depositor
                 .audit_refusal(&self.actor, &rne, &name, err, Some(len));
         }
@@ -334,43 +347,21 @@ impl PendingDeposit {
         tracing::info!(rne = %rne, name = %stored.name, version = stored.version,
             bytes = stored.bytes, outcome, "deposit stored");
         self.depositor.audit.record(AuditEvent {
-            event: "deposit",
-            outcome,
-            principal: Some(self.actor.account.clone()),
-            role: Some(self.actor.role),
-            rne: Some(rne.to_string()),
-            stored_name: Some(stored.name.clone()),
             version: Some(stored.version),
             bytes: Some(stored.bytes),
             sha256: Some(stored.sha256.clone()),
-            client_ip: self.actor.client_ip.clone(),
-            user_agent: self.actor.user_agent.clone(),
-            ..AuditEvent::default()
+            ..self.actor.event(outcome, &rne, &stored.name)
         });
     }
 }
 
 impl Drop for PendingDeposit {
     fn drop(&mut self) {
-        if let Some(upload) = self.upload.take() {
-            let (rne, name, len) = (
-                upload.rne().clone(),
-                upload.stored_name().to_string(),
-                upload.len(),
-            );
-            drop(upload);
+        if let Some((rne, name, len)) = self.drop_upload() {
             tracing::warn!(rne = %rne, name, bytes = len, "upload interrupted, nothing stored");
             self.depositor.audit.record(AuditEvent {
-                event: "deposit",
-                outcome: "interrupted",
-                principal: Some(self.actor.account.clone()),
-                role: Some(self.actor.role),
-                rne: Some(rne.to_string()),
-                stored_name: Some(name),
                 bytes: Some(len),
-                client_ip: self.actor.client_ip.clone(),
-                user_agent: self.actor.user_agent.clone(),
-                ..AuditEvent::default()
+                ..self.actor.event("interrupted", &rne, &name)
             });
         }
     }
