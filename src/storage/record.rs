@@ -16,6 +16,10 @@ pub struct DepositRecord {
     pub deposited_at: String,
     /// Who deposited it (account name of the principal).
     pub principal: String,
+    /// The plan kind the depositor declared (a `plan_kinds` id of the policy), when one was;
+    /// records written before kinds existed, and WebDAV deposits, have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// The latest version of a stored name, as listings show it.

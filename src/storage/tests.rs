@@ -162,6 +162,7 @@ async fn reopen_repairs_interrupted_publish() {
         sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"second")),
         deposited_at: "2026-01-01T00:00:00Z".into(),
         principal: "t".into(),
+        kind: None,
     };
     std::fs::write(
         versions.join("2.json"),

@@ -200,10 +200,44 @@ fn publish(
     let layout = store.layout();
     let versions_dir = layout.versions_dir(rne, name);
     let new_school = !layout.school_dir(rne).exists();
-    fs::create_dir_all(&versions_dir)?;
-    if new_school {
-        sync_dir(layout.root())?;
+    let new_name = !versions_dir.exists();
+    let record_temp = layout.temp_path();
+    let result = fs::create_dir_all(&versions_dir)
+        .map_err(StoreError::from)
+        .and_then(|()| {
+            if new_school {
+                sync_dir(layout.root())?;
+            }
+            let record = (bytes, sha256, principal);
+            publish_version(store, rne, name, temp, &record_temp, record, max_versions)
+        });
+    if result.is_err() {
+        // Leave no trace of a deposit that did not happen (a full disk can stop any step):
+        // the record's temp file, and the folders this deposit created.
+        let _ = fs::remove_file(&record_temp);
+        if new_name {
+            let _ = fs::remove_dir(&versions_dir);
+            let _ = versions_dir.parent().map(fs::remove_dir);
+        }
+        if new_school {
+            let _ = fs::remove_dir(layout.school_dir(rne));
+        }
     }
+    result
+}
+
+/// Numbers, records and links the new version (or finds it equal to the latest).
+fn publish_version(
+    store: &Store,
+    rne: &Rne,
+    name: &str,
+    temp: &PathBuf,
+    record_temp: &PathBuf,
+    (bytes, sha256, principal): (u64, String, String),
+    max_versions: u32,
+) -> Result<Committed, StoreError> {
+    let layout = store.layout();
+    let versions_dir = layout.versions_dir(rne, name);
     let latest = layout
         .version_numbers(rne, name)?
         .last()
@@ -233,15 +267,19 @@ fn publish(
         sha256,
         deposited_at: now_rfc3339(),
         principal,
+        kind: None,
     };
-    let record_temp = layout.temp_path();
     {
-        let mut file = fs::File::create(&record_temp)?;
+        let mut file = fs::File::create(record_temp)?;
         file.write_all(&serde_json::to_vec_pretty(&record).map_err(std::io::Error::other)?)?;
         file.sync_all()?;
     }
-    fs::rename(&record_temp, versions_dir.join(format!("{version}.json")))?;
-    fs::hard_link(temp, versions_dir.join(version.to_string()))?;
+    let record_path = versions_dir.join(format!("{version}.json"));
+    fs::rename(record_temp, &record_path)?;
+    if let Err(err) = fs::hard_link(temp, versions_dir.join(version.to_string())) {
+        let _ = fs::remove_file(&record_path);
+        return Err(err.into());
+    }
     fs::rename(temp, layout.latest_path(rne, name))?;
     sync_dir(&versions_dir)?;
     if let Some(parent) = layout.latest_path(rne, name).parent() {
