@@ -43,6 +43,36 @@ pub struct Config {
     /// 64 hex characters; when absent the key lives in `<state_dir>/server.key`.
     #[serde(default)]
     pub server_key: Option<String>,
+    /// Staged login and lockout (see `config/default.toml`).
+    pub login_stage_timeout_secs: u64,
+    pub login_max_failures: u32,
+    pub session_lifetime_secs: u64,
+    pub lockout_account_failures: u32,
+    pub lockout_ip_failures: u32,
+    pub lockout_window_secs: u64,
+    pub lockout_secs: u64,
+    /// Empty: the compiled-in `policies/roles.toml`.
+    #[serde(default)]
+    pub roles_file: PathBuf,
+    /// LDAP for stage 3; `ldap_url` empty: the embedded password store.
+    #[serde(default)]
+    pub ldap_url: String,
+    #[serde(default)]
+    pub ldap_bind_dn_template: String,
+    #[serde(default)]
+    pub ldap_search_base: String,
+    pub ldap_search_filter: String,
+    #[serde(default)]
+    pub ldap_search_bind_dn: String,
+    #[serde(default)]
+    pub ldap_search_bind_password: String,
+    #[serde(default)]
+    pub ldap_starttls: bool,
+    #[serde(default)]
+    pub ldap_tls_ca_file: PathBuf,
+    #[serde(default)]
+    pub ldap_crisis_group_dn: String,
+    pub ldap_timeout_secs: u64,
 }
 
 impl Config {

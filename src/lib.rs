@@ -2,6 +2,7 @@
 //! crisis cell reads them. The core (`directory`, `policy`, `storage`, `deposit`) knows no HTTP;
 //! `dav` and `server` are the faces; `auth` turns a request into a `Principal`.
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod dav;
 pub mod deposit;
 pub mod directory;
 pub mod policy;
+pub mod report;
 pub mod server;
 pub mod state;
 pub mod storage;

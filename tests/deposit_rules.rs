@@ -511,7 +511,10 @@ async fn last_modified_after_proppatch(server: &TestServer) -> String {
 #[tokio::test]
 async fn windows_times_become_the_file_date_only_where_the_policy_allows() {
     let strict = TestServer::start().await;
-    assert_ne!(last_modified_after_proppatch(&strict).await, "Tue, 02 Sep 2025 09:30:00 GMT");
+    assert_ne!(
+        last_modified_after_proppatch(&strict).await,
+        "Tue, 02 Sep 2025 09:30:00 GMT"
+    );
     let policy = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(policy.path(), "apply_client_times = true\n").unwrap();
     let allowing = TestServer::start_with(|c| c.policy_file = policy.path().to_path_buf()).await;

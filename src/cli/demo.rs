@@ -80,6 +80,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let url = format!("{scheme}://{}/dav/", listener.local_addr()?);
     print_instructions(&url, &dir, &arbre_sec, &louvois, &crisis);
+    super::agent_cmd::demo_login(&app, url.trim_end_matches("/dav/")).await?;
     if let Some(cert) = certificate {
         println!(
             "\nHTTPS avec un certificat autosigné : {cert}\n  curl --cacert {cert} ...  \
@@ -118,7 +119,8 @@ cadaver :
   cadaver {url}        (identifiant {a_acc}, mot de passe : la clé), puis « put plan.pdf »
 
 rclone :
-  rclone copy plan.pdf ':webdav,url=\"{url}\",vendor=other,user={a_acc},pass='\"$(rclone obscure '{a_key}')\"':'
+  rclone copy plan.pdf ':webdav,url=\"{url}\",vendor=other,\
+    user={a_acc},pass='\"$(rclone obscure '{a_key}')\"':'
 
 Windows (Explorateur) : Ce PC → « Connecter un lecteur réseau » → Dossier : {url}
   → « Se connecter à l'aide d'informations d'identification différentes » → compte et clé.

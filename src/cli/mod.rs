@@ -1,9 +1,12 @@
 //! The command line: `serve`, `demo`, `key issue|list|revoke`, `directory import`. Wires the
 //! library together; nothing imports it.
 
+mod agent_cmd;
 mod demo;
 mod directory_cmd;
 mod key_cmd;
+mod report_cmd;
+mod school_cmd;
 
 use std::path::PathBuf;
 
@@ -37,6 +40,15 @@ enum Command {
     /// The establishment directory.
     #[command(subcommand)]
     Directory(directory_cmd::DirectoryCommand),
+    /// Agents of the staged login: add (token URI and QR code), set-password, list.
+    #[command(subcommand)]
+    Agent(agent_cmd::AgentCommand),
+    /// School accounts: set-password (embedded store, when no LDAP).
+    #[command(subcommand)]
+    School(school_cmd::SchoolCommand),
+    /// Reports: coverage of the plan kinds (text, --csv or --json).
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -46,6 +58,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Key(command) => key_cmd::run(load()?, command).await,
         Command::Directory(command) => directory_cmd::run(load()?, command),
+        Command::Agent(command) => agent_cmd::run(load()?, command).await,
+        Command::School(command) => school_cmd::run(load()?, command).await,
+        Command::Report(command) => report_cmd::run(load()?, command),
     }
 }
 

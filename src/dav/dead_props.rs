@@ -28,6 +28,9 @@ impl DepositFs {
     }
 
     pub(super) fn dead_props_of(&self, node: &Node) -> Vec<DavProp> {
+        if !self.policy().allow_dead_properties {
+            return Vec::new();
+        }
         let Some((rne, rel, folder)) = self.props_owner(node) else {
             return Vec::new();
         };

@@ -26,7 +26,7 @@ pub enum Node {
         dir: String,
     },
     /// A stored path in a school's folder (`0752401C-plan.pdf`, or `sub/0752401C-plan.pdf`
-    /// where sub-folders are allowed); it may not exist yet. in a school's folder; it may not exist yet.
+    /// where sub-folders are allowed); it may not exist yet.
     File {
         rne: Rne,
         stored: String,

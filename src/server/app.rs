@@ -6,9 +6,10 @@ use std::time::Duration;
 use anyhow::Context;
 use dav_server::ls::DavLockSystem;
 use dav_server::memls::MemLs;
+use sqlx::SqlitePool;
 
 use crate::audit::AuditLog;
-use crate::auth::{load_server_key, KeyStore, ServerKey};
+use crate::auth::{load_server_key, Clock, KeyStore, Login, ServerKey, SystemClock};
 use crate::config::Config;
 use crate::dav::{DepositFs, LockQuota};
 use crate::deposit::Depositor;
@@ -22,6 +23,8 @@ use super::tls::TlsState;
 pub struct App {
     pub config: Config,
     pub keys: KeyStore,
+    /// The staged login and its sessions (`/api/v1/login/...`).
+    pub login: Arc<Login>,
     pub fs: DepositFs,
     pub locks: Box<dyn DavLockSystem>,
     /// Active locks per account, shared by every request's lock system.
@@ -57,6 +60,12 @@ pub fn load_policy(config: &Config) -> anyhow::Result<DepositPolicy> {
 
 /// Opens the state database and the key store.
 pub async fn open_keys(config: &Config) -> anyhow::Result<KeyStore> {
+    let (pool, server_key) = open_state(config).await?;
+    Ok(KeyStore::new(pool, server_key))
+}
+
+/// Opens the state database and reads (or creates) the server key.
+pub async fn open_state(config: &Config) -> anyhow::Result<(SqlitePool, ServerKey)> {
     let pool = crate::state::open(&config.database_path())
         .await
         .with_context(|| format!("opening {}", config.database_path().display()))?;
@@ -65,18 +74,31 @@ pub async fn open_keys(config: &Config) -> anyhow::Result<KeyStore> {
         None => load_server_key(&config.server_key_path())
             .with_context(|| format!("server key {}", config.server_key_path().display()))?,
     };
-    Ok(KeyStore::new(pool, server_key))
+    Ok((pool, server_key))
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        App::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds with the clock the login reads (tests set it).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         let directory = load_directory(&config)?;
         let policy = load_policy(&config)?;
         let store = Store::open(&config.data_dir)
             .with_context(|| format!("opening the data directory {}", config.data_dir.display()))?;
         let audit = AuditLog::open(&config.audit_path())
             .with_context(|| format!("opening {}", config.audit_path().display()))?;
-        let keys = open_keys(&config).await?;
+        let (pool, server_key) = open_state(&config).await?;
+        let keys = KeyStore::new(pool.clone(), server_key.clone());
+        let login = Arc::new(crate::auth::login::build(
+            &config,
+            pool,
+            &server_key,
+            clock,
+            audit.clone(),
+        )?);
         let depositor = Depositor::new(store, Arc::new(policy), audit.clone());
         let tls = match (
             config.tls_cert_file.as_os_str(),
@@ -99,6 +121,7 @@ impl App {
             locks: MemLs::new(),
             lock_quota: LockQuota::default(),
             keys,
+            login,
             audit,
             tls,
             config,

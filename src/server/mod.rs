@@ -12,7 +12,7 @@ mod router;
 mod tls;
 mod xml_guard;
 
-pub use app::{load_directory, load_policy, open_keys, App};
+pub use app::{load_directory, load_policy, open_keys, open_state, App};
 pub use paths::check_raw_path;
 pub use tls::{self_signed, TlsState};
 

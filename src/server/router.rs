@@ -68,6 +68,15 @@ async fn dispatch(
     if path == "/healthz" {
         return (text(StatusCode::OK, "ok\n"), None, 0);
     }
+    if crate::api::reports::is_report_path(path) {
+        return crate::api::reports::handle(app, client, req).await;
+    }
+    if path.starts_with(crate::api::API_PREFIX)
+        || path == crate::api::LOGIN_PAGE
+        || path.starts_with("/connexion/")
+    {
+        return crate::api::handle(app, client, req).await;
+    }
     if path == DAV_PREFIX || path.starts_with("/dav/") {
         return dav_face::handle(app, client, req).await;
     }

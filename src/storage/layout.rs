@@ -25,6 +25,9 @@ type SchoolIndex = Arc<Mutex<BTreeMap<String, StoredFile>>>;
 pub struct Layout {
     root: PathBuf,
     index: Mutex<HashMap<Rne, SchoolIndex>>,
+    /// Bytes each school keeps (all versions), once counted: every deposit checks the quota,
+    /// and counting walks the school's whole history.
+    usage: Mutex<HashMap<Rne, u64>>,
 }
 
 /// Refuses names that could escape the school folder or hide among the store's own entries.
@@ -76,6 +79,7 @@ impl Layout {
         Layout {
             root,
             index: Mutex::default(),
+            usage: Mutex::default(),
         }
     }
 
@@ -259,6 +263,18 @@ impl Layout {
     /// Forgets a school's index; the next read rebuilds it from disk.
     pub fn invalidate(&self, rne: &Rne) {
         self.lock_index().remove(rne);
+        self.lock_usage().remove(rne);
+    }
+
+    fn lock_usage(&self) -> std::sync::MutexGuard<'_, HashMap<Rne, u64>> {
+        self.usage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adjusts a counted usage after a version was added (positive) or pruned (negative).
+    pub fn adjust_usage(&self, rne: &Rne, delta: i64) {
+        if let Some(used) = self.lock_usage().get_mut(rne) {
+            *used = used.saturating_add_signed(delta);
+        }
     }
 
     fn lock_index(&self) -> std::sync::MutexGuard<'_, HashMap<Rne, SchoolIndex>> {
@@ -284,6 +300,15 @@ impl Layout {
     }
 
     pub fn used_bytes(&self, rne: &Rne) -> io::Result<u64> {
+        if let Some(used) = self.lock_usage().get(rne) {
+            return Ok(*used);
+        }
+        let used = self.count_used_bytes(rne)?;
+        self.lock_usage().insert(rne.clone(), used);
+        Ok(used)
+    }
+
+    fn count_used_bytes(&self, rne: &Rne) -> io::Result<u64> {
         let mut total = 0;
         for versions in self.versions_dirs(rne)? {
             for name in fs::read_dir(&versions)? {

@@ -1,7 +1,8 @@
 //! Physical storage of deposits, keyed by RNE: `<data_dir>/<RNE>/<stored name>` holds the latest
 //! version, `<data_dir>/<RNE>/.versions/<stored name>/<N>` every version with its `<N>.json`
 //! record (with sub-folders, where a permissive policy allows them, each folder has its own
-//! `.versions`). Writes go to `<data_dir>/.tmp/` first, are hashed while written, fsynced and renamed
+//! `.versions`). Writes go to `<data_dir>/.tmp/` first, are hashed while written, fsynced and
+//! renamed
 //! into place, so a crash leaves either the old state or the new one. Knows no policy and no HTTP.
 
 mod layout;

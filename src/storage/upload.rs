@@ -15,8 +15,9 @@ use super::{Store, StoreError};
 use crate::directory::Rne;
 
 /// Bytes gathered before one write to disk: large enough to amortise a thread hop, small enough
-/// that memory per upload stays bounded whatever the file size.
-const WRITE_CHUNK_BYTES: usize = 256 * 1024;
+/// that memory per upload stays bounded whatever the file size. Incoming chunks are copied into
+/// this one buffer: keeping them would pin the connection's larger receive buffers.
+const WRITE_CHUNK_BYTES: usize = 128 * 1024;
 
 /// The file and hasher move into a blocking task for each write and come back after it.
 struct Sink {
@@ -42,8 +43,8 @@ pub struct Upload {
     name: String,
     temp: PathBuf,
     sink: Option<Sink>,
-    pending: Vec<Bytes>,
-    pending_bytes: usize,
+    /// Bytes not yet written, at most [`WRITE_CHUNK_BYTES`]; its allocation is reused.
+    pending: Vec<u8>,
     written: u64,
     committed: bool,
 }
@@ -79,8 +80,7 @@ impl Upload {
                 file,
                 hasher: Sha256::new(),
             }),
-            pending: Vec::new(),
-            pending_bytes: 0,
+            pending: Vec::with_capacity(WRITE_CHUNK_BYTES),
             written: 0,
             committed: false,
         })
@@ -96,7 +96,7 @@ impl Upload {
 
     /// Bytes accepted so far (written or waiting to be).
     pub fn len(&self) -> u64 {
-        self.written + self.pending_bytes as u64
+        self.written + self.pending.len() as u64
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,13 +105,15 @@ impl Upload {
 
     /// Appends a chunk; it reaches the disk once enough is gathered.
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        self.pending_bytes += chunk.len();
-        self.pending.push(chunk);
-        if self.pending_bytes >= WRITE_CHUNK_BYTES {
-            self.drain().await?;
+        let mut rest = chunk.as_ref();
+        while !rest.is_empty() {
+            let room = WRITE_CHUNK_BYTES - self.pending.len();
+            let (now, later) = rest.split_at(rest.len().min(room));
+            self.pending.extend_from_slice(now);
+            rest = later;
+            if self.pending.len() >= WRITE_CHUNK_BYTES {
+                self.drain().await?;
+            }
         }
         Ok(())
     }
@@ -120,21 +122,20 @@ impl Upload {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let chunks = std::mem::take(&mut self.pending);
-        let count = std::mem::take(&mut self.pending_bytes) as u64;
+        let buf = std::mem::take(&mut self.pending);
+        let count = buf.len() as u64;
         let mut sink = self
             .sink
             .take()
             .ok_or(StoreError::BadName("upload already failed"))?;
-        let sink = tokio::task::spawn_blocking(move || -> std::io::Result<Sink> {
-            for chunk in &chunks {
-                sink.hasher.update(chunk);
-                sink.file.write_all(chunk)?;
-            }
-            Ok(sink)
+        let (sink, mut buf) = tokio::task::spawn_blocking(move || {
+            sink.hasher.update(&buf);
+            sink.file.write_all(&buf).map(|()| (sink, buf))
         })
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        buf.clear();
+        self.pending = buf;
         self.sink = Some(sink);
         self.written += count;
         Ok(())
@@ -285,6 +286,7 @@ fn publish_version(
     if let Some(parent) = layout.latest_path(rne, name).parent() {
         sync_dir(parent)?;
     }
+    layout.adjust_usage(rne, bytes as i64);
     if max_versions > 0 {
         prune(layout, rne, name, max_versions)?;
     }
@@ -306,7 +308,10 @@ fn prune(layout: &super::Layout, rne: &Rne, name: &str, keep: u32) -> std::io::R
     let dir = layout.versions_dir(rne, name);
     for n in &numbers[..excess] {
         tracing::info!(rne = %rne, name, version = n, "pruning version beyond max_versions");
-        fs::remove_file(dir.join(n.to_string()))?;
+        let content = dir.join(n.to_string());
+        let size = fs::metadata(&content)?.len();
+        fs::remove_file(&content)?;
+        layout.adjust_usage(rne, -(size as i64));
         fs::remove_file(dir.join(format!("{n}.json")))?;
     }
     Ok(())

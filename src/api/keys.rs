@@ -1,0 +1,192 @@
+//! `/api/v1/mount-keys`: a logged-in school or crisis-cell member mints a mount key (shown
+//! once), lists its own keys and revokes them; the helpdesk lists (`?all=1`) and revokes any.
+
+use std::time::Duration;
+
+use dav_server::body::Body;
+use http::{header, Method, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{error, json_response, logged_in, not_logged_in, Answer, ApiRequest};
+use crate::audit::AuditEvent;
+use crate::auth::session::{Session, SessionRole};
+use crate::auth::{IssuedKey, KeyError, KeySubject};
+use crate::server::App;
+
+/// Longest label of a key.
+const MAX_LABEL_CHARS: usize = 100;
+
+#[derive(Deserialize)]
+struct MintBody {
+    #[serde(default)]
+    label: String,
+}
+
+fn audit_key(
+    app: &App,
+    req: &ApiRequest,
+    session: &Session,
+    event: &'static str,
+    key_id: &str,
+    rne: Option<String>,
+) {
+    app.audit.record(AuditEvent {
+        event,
+        outcome: "ok",
+        principal: session.agent.clone(),
+        role: session.role.as_ref().map(SessionRole::name),
+        rne,
+        reason: Some(format!(
+            "key {key_id} of {}",
+            session.account.as_deref().unwrap_or("-")
+        )),
+        client_ip: Some(req.attempt.client_ip.clone()),
+        user_agent: req.attempt.user_agent.clone(),
+        ..AuditEvent::default()
+    });
+}
+
+/// Mints a key for `subject` with the configured validity, audited.
+pub(super) async fn issue(
+    app: &App,
+    req: &ApiRequest,
+    session: &Session,
+    subject: &KeySubject,
+    label: &str,
+) -> Result<IssuedKey, KeyError> {
+    let days = app.config.key_validity_days;
+    let validity = (days > 0).then(|| Duration::from_secs(days * 86_400));
+    let issued = app.keys.issue(subject, label, validity).await?;
+    let rne = match subject {
+        KeySubject::School { rne, .. } => Some(rne.to_string()),
+        KeySubject::CrisisCell { .. } => None,
+    };
+    audit_key(app, req, session, "key_issued", &issued.id, rne);
+    Ok(issued)
+}
+
+/// The WebDAV URL of this server as the client reached it.
+pub(super) fn dav_url(app: &App, req: &ApiRequest) -> String {
+    let scheme = if app.tls.is_some() { "https" } else { "http" };
+    let host = req
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(&app.config.listen);
+    format!("{scheme}://{host}/dav/")
+}
+
+/// `GET` and `POST /api/v1/mount-keys`.
+pub(super) async fn collection(
+    app: &App,
+    req: &ApiRequest,
+    session: Option<Session>,
+) -> Result<Answer, sqlx::Error> {
+    let Some(session) = logged_in(session) else {
+        return Ok(not_logged_in());
+    };
+    let who = session.agent.clone();
+    let account = session.account.clone().unwrap_or_default();
+    match req.method {
+        Method::GET => {
+            let all = session.helpdesk && req.query.split('&').any(|p| p == "all=1");
+            let keys = match app.keys.list().await {
+                Ok(keys) => keys,
+                Err(err) => return Ok((internal(&err), who)),
+            };
+            let keys: Vec<_> = keys
+                .into_iter()
+                .filter(|k| all || k.account.eq_ignore_ascii_case(&account))
+                .collect();
+            Ok((json_response(StatusCode::OK, json!({ "keys": keys })), who))
+        }
+        Method::POST => {
+            let label = serde_json::from_slice::<MintBody>(&req.body)
+                .map(|b| b.label)
+                .unwrap_or_default();
+            let label = label.trim();
+            if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+                let message = "libellé invalide (100 caractères au plus)";
+                return Ok((error(StatusCode::BAD_REQUEST, message), who));
+            }
+            let subject = match &session.role {
+                Some(SessionRole::School(rne)) => KeySubject::School {
+                    account: account.clone(),
+                    rne: rne.clone(),
+                },
+                Some(SessionRole::CrisisCell) => KeySubject::CrisisCell {
+                    account: account.clone(),
+                },
+                _ => {
+                    let message = "pas de lecteur réseau pour ce compte";
+                    return Ok((error(StatusCode::FORBIDDEN, message), who));
+                }
+            };
+            let issued = match issue(app, req, &session, &subject, label).await {
+                Ok(issued) => issued,
+                Err(err) => return Ok((internal(&err), who)),
+            };
+            let body = json!({
+                "id": issued.id,
+                "account": issued.account,
+                "key": issued.secret,
+                "label": label,
+                "expires_at": issued.expires_at,
+                "dav_url": dav_url(app, req),
+                "notice": "clé affichée une seule fois : notez-la maintenant",
+            });
+            Ok((json_response(StatusCode::CREATED, body), who))
+        }
+        _ => Ok((
+            error(StatusCode::METHOD_NOT_ALLOWED, "méthode non autorisée"),
+            who,
+        )),
+    }
+}
+
+/// `DELETE /api/v1/mount-keys/{id}`.
+pub(super) async fn item(
+    app: &App,
+    req: &ApiRequest,
+    session: Option<Session>,
+    id: &str,
+) -> Result<Answer, sqlx::Error> {
+    let Some(session) = logged_in(session) else {
+        return Ok(not_logged_in());
+    };
+    let who = session.agent.clone();
+    if req.method != Method::DELETE {
+        return Ok((
+            error(StatusCode::METHOD_NOT_ALLOWED, "méthode non autorisée"),
+            who,
+        ));
+    }
+    let account = session.account.clone().unwrap_or_default();
+    let keys = match app.keys.list().await {
+        Ok(keys) => keys,
+        Err(err) => return Ok((internal(&err), who)),
+    };
+    let Some(key) = keys
+        .into_iter()
+        .find(|k| k.id == id && (session.helpdesk || k.account.eq_ignore_ascii_case(&account)))
+    else {
+        return Ok((error(StatusCode::NOT_FOUND, "clé introuvable"), who));
+    };
+    match app.keys.revoke(&key.id).await {
+        Ok(true) => {
+            audit_key(app, req, &session, "key_revoked", &key.id, key.rne.clone());
+            Ok((
+                json_response(StatusCode::OK, json!({ "revoked": key.id })),
+                who,
+            ))
+        }
+        Ok(false) => Ok((error(StatusCode::CONFLICT, "clé déjà révoquée"), who)),
+        Err(err) => Ok((internal(&err), who)),
+    }
+}
+
+fn internal(err: &dyn std::fmt::Display) -> Response<Body> {
+    tracing::error!(error = %err, "mount key store failed");
+    error(StatusCode::SERVICE_UNAVAILABLE, super::UNAVAILABLE)
+}
