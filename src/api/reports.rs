@@ -15,7 +15,7 @@
 mod body;
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use dav_server::body::Body;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -219,28 +219,6 @@ async fn coverage(app: &Arc<App>, csv: bool) -> Response<Body> {
     response
 }
 
-/// The search index of each running server, built on its first query. A `Weak` keeps the
-/// server's allocation from being reused while its entry exists, so a pointer match is that
-/// server; entries of stopped servers are dropped on the next lookup.
-// Limitation: a process-wide cache rather than a field of `App`, which belongs to the server
-// module; move it there when `App` gains a place for face state.
-type IndexCache = Vec<(Weak<App>, Arc<Mutex<Option<SearchIndex>>>)>;
-static INDEXES: Mutex<IndexCache> = Mutex::new(Vec::new());
-
-fn index_of(app: &Arc<App>) -> Arc<Mutex<Option<SearchIndex>>> {
-    let mut cache = INDEXES.lock().unwrap_or_else(|e| e.into_inner());
-    cache.retain(|(server, _)| server.strong_count() > 0);
-    if let Some((_, index)) = cache
-        .iter()
-        .find(|(server, _)| std::ptr::eq(server.as_ptr(), Arc::as_ptr(app)))
-    {
-        return index.clone();
-    }
-    let index = Arc::new(Mutex::new(None));
-    cache.push((Arc::downgrade(app), index.clone()));
-    index
-}
-
 /// One query-string parameter, `+` and percent-escapes decoded.
 fn param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
@@ -268,7 +246,7 @@ async fn search(app: &Arc<App>, query: &str) -> Response<Body> {
         Some(Ok(limit)) if limit > 0 => limit,
         Some(_) => return error(StatusCode::BAD_REQUEST, "limit : un entier positif"),
     };
-    let cached = index_of(app);
+    let cached = app.search_index.clone();
     let found = blocking(app, move |app| {
         let mut index = cached.lock().unwrap_or_else(|e| e.into_inner());
         let deposits = deposits(app);

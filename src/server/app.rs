@@ -1,6 +1,6 @@
 //! Everything a running server shares between requests, built once from the configuration.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -31,6 +31,8 @@ pub struct App {
     pub lock_quota: LockQuota,
     pub audit: AuditLog,
     pub body_timeout: Duration,
+    /// The crisis cell's search index, built on the first query and refreshed by later ones.
+    pub search_index: Arc<Mutex<Option<crate::report::search::SearchIndex>>>,
     /// HTTPS when the configuration names a certificate and key.
     pub tls: Option<Arc<TlsState>>,
 }
@@ -120,6 +122,7 @@ impl App {
             fs: DepositFs::new(Arc::new(directory), depositor),
             locks: MemLs::new(),
             lock_quota: LockQuota::default(),
+            search_index: Arc::default(),
             keys,
             login,
             audit,
