@@ -261,3 +261,29 @@ async fn a_body_shorter_than_announced_is_not_stored() {
     assert_eq!(status, 400, "{text}");
     assert!(server.stored_files().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_by_another_process_stops_on_the_next_request() {
+    let server = TestServer::start().await;
+    for _ in 0..3 {
+        let (status, _) = server.list(&server.arbre_sec, "/").await;
+        assert_eq!(status.as_u16(), 207, "the key works and is cached");
+    }
+    let state = server.dir.path().join("state");
+    let id = server.arbre_sec.id.clone();
+    let revoked = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ppms-depot"))
+            .args(["key", "revoke", &id])
+            .env("PPMS_DEPOT_STATE_DIR", state)
+            .env("PPMS_DEPOT_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(revoked.status.success(), "{revoked:?}");
+    let (status, _) = server.list(&server.arbre_sec, "/").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = server.list(&server.louvois, "/").await;
+    assert_eq!(status.as_u16(), 207, "other keys still work");
+}

@@ -4,6 +4,7 @@
 pub mod agents;
 mod basic;
 pub mod clock;
+mod key_cache;
 pub mod ldap;
 pub mod login;
 mod mount_key;

@@ -11,6 +11,7 @@ use rand::RngCore;
 use sha2::Sha256;
 use sqlx::{Row, SqlitePool};
 
+use super::key_cache::{CachedKey, KeyCache};
 use super::principal::{Principal, Role};
 use super::server_key::ServerKey;
 use crate::directory::Rne;
@@ -66,6 +67,8 @@ pub struct KeyStore {
     pool: SqlitePool,
     server_key: ServerKey,
     last_used_written: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Verified keys, when the database file is known (see [`KeyStore::cached`]).
+    cache: Option<Arc<KeyCache>>,
 }
 
 fn now() -> i64 {
@@ -87,7 +90,14 @@ impl KeyStore {
             pool,
             server_key,
             last_used_written: Arc::default(),
+            cache: None,
         }
+    }
+
+    /// Keeps verified keys in memory, emptied whenever the database file at `db` changes.
+    pub fn cached(mut self, db: &std::path::Path) -> KeyStore {
+        self.cache = Some(Arc::new(KeyCache::new(db)));
+        self
     }
 
     fn hash(&self, secret: &str) -> Vec<u8> {
@@ -151,11 +161,46 @@ impl KeyStore {
     /// revoked or expired key. The secret is never compared directly: only its keyed hash is
     /// looked up, so timing reveals nothing about it.
     pub async fn verify(&self, account: &str, secret: &str) -> Result<Option<Principal>, KeyError> {
+        let hash = self.hash(secret);
+        let Some(cache) = &self.cache else {
+            return Ok(self
+                .read_key(&hash)
+                .await?
+                .and_then(|k| self.accept(k, account)));
+        };
+        let (hit, stamp) = cache.get(&hash);
+        let key = match hit {
+            Some(key) => Some(key),
+            None => {
+                let key = self.read_key(&hash).await?;
+                if let Some(key) = &key {
+                    cache.put(hash, key.clone(), &stamp);
+                }
+                key
+            }
+        };
+        Ok(key.and_then(|k| self.accept(k, account)))
+    }
+
+    /// The principal of a valid key presented with its own account.
+    fn accept(&self, key: CachedKey, account: &str) -> Option<Principal> {
+        if !key.principal.account.eq_ignore_ascii_case(account.trim()) {
+            return None;
+        }
+        if key.expires_at.is_some_and(|t| t <= now()) {
+            return None;
+        }
+        self.note_use(&key.principal.key_id);
+        Some(key.principal)
+    }
+
+    /// An unrevoked key from the database, by hash.
+    async fn read_key(&self, hash: &[u8]) -> Result<Option<CachedKey>, KeyError> {
         let row = sqlx::query(
             "SELECT id, account, role, rne, expires_at, revoked_at FROM mount_keys \
              WHERE key_hash = ?",
         )
-        .bind(self.hash(secret))
+        .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -163,10 +208,7 @@ impl KeyStore {
         let stored_account: String = row.get("account");
         let expires_at: Option<i64> = row.get("expires_at");
         let revoked_at: Option<i64> = row.get("revoked_at");
-        if !stored_account.eq_ignore_ascii_case(account.trim()) || revoked_at.is_some() {
-            return Ok(None);
-        }
-        if expires_at.is_some_and(|t| t <= now()) {
+        if revoked_at.is_some() {
             return Ok(None);
         }
         let role = match row.get::<String, _>("role").as_str() {
@@ -181,11 +223,14 @@ impl KeyStore {
             "crisis_cell" => Role::CrisisCell,
             other => return Err(KeyError::Corrupt(id, format!("unknown role {other}"))),
         };
-        self.note_use(&id);
-        Ok(Some(Principal {
+        let principal = Principal {
             account: stored_account,
             role,
             key_id: id,
+        };
+        Ok(Some(CachedKey {
+            principal,
+            expires_at,
         }))
     }
 
@@ -248,6 +293,9 @@ impl KeyStore {
                 .execute(&self.pool)
                 .await?;
         let revoked = done.rows_affected() == 1;
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
         if revoked {
             tracing::info!(key_id = %id, "mount key revoked");
         }

@@ -63,7 +63,7 @@ pub fn load_policy(config: &Config) -> anyhow::Result<DepositPolicy> {
 /// Opens the state database and the key store.
 pub async fn open_keys(config: &Config) -> anyhow::Result<KeyStore> {
     let (pool, server_key) = open_state(config).await?;
-    Ok(KeyStore::new(pool, server_key))
+    Ok(KeyStore::new(pool, server_key).cached(&config.database_path()))
 }
 
 /// Opens the state database and reads (or creates) the server key.
@@ -93,7 +93,7 @@ impl App {
         let audit = AuditLog::open(&config.audit_path())
             .with_context(|| format!("opening {}", config.audit_path().display()))?;
         let (pool, server_key) = open_state(&config).await?;
-        let keys = KeyStore::new(pool.clone(), server_key.clone());
+        let keys = KeyStore::new(pool.clone(), server_key.clone()).cached(&config.database_path());
         let login = Arc::new(crate::auth::login::build(
             &config,
             pool,
