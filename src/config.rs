@@ -36,6 +36,7 @@ pub struct Config {
     pub policy_file: PathBuf,
     pub school_account_prefixes: Vec<String>,
     pub body_timeout_secs: u64,
+    pub body_min_rate_bytes_per_sec: u64,
     pub header_timeout_secs: u64,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,

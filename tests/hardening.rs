@@ -293,3 +293,37 @@ async fn invisible_characters_in_names_are_refused() {
     }
     assert!(server.stored_files().is_empty());
 }
+
+#[tokio::test]
+async fn a_trickling_body_is_cut_off_by_the_minimum_rate() {
+    let server = TestServer::start_with(|c| c.body_timeout_secs = 1).await;
+    let head = format!(
+        "PUT /dav/goutte.pdf HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {}\r\n\
+         Content-Length: 100\r\n\r\n",
+        basic(&server.arbre_sec)
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr(&server)).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut response = Vec::new();
+    for byte in b"%PDF-1.4 trickle".iter().cycle().take(20) {
+        // Never silent for a whole second, far below the minimum rate.
+        if stream.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let mut buf = [0u8; 512];
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(10), stream.read(&mut buf)).await
+        {
+            response.extend_from_slice(&buf[..n]);
+            if n == 0 || response.starts_with(b"HTTP/1.1 408") {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(server.stored_files().is_empty());
+}

@@ -211,11 +211,6 @@ fn file_node(
 /// An existing file whose name differs from `stored` only in case: Windows and macOS, where
 /// the crisis cell opens the tree, cannot hold both, so `PLAN.PDF` is a new version of
 /// `plan.pdf`.
-fn same_name_any_case(store: &Store, rne: &Rne, dir: &str, stored: &str) -> Option<String> {
-    let wanted = stored.rsplit('/').next().unwrap_or(stored).to_lowercase();
-    let (files, _) = store.list_dir(rne, dir).ok()?;
-    files
-        .into_iter()
-        .find(|f| f.name.to_lowercase() == wanted)
-        .map(|f| f.path)
+fn same_name_any_case(store: &Store, rne: &Rne, _dir: &str, stored: &str) -> Option<String> {
+    store.find_any_case(rne, stored)
 }

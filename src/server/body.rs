@@ -66,6 +66,10 @@ pub enum GuardedBody {
         timer: Pin<Box<Sleep>>,
         /// The announced size (`X-Expected-Entity-Length` when no `Content-Length`).
         limit: Option<u64>,
+        /// Slowest average rate accepted once the first `idle` period is over: a client that
+        /// trickles a byte now and then never stays silent long enough for the idle timer.
+        min_rate: u64,
+        started: Instant,
         watch: Arc<BodyWatch>,
     },
     Buffered(Option<Bytes>),
@@ -75,6 +79,7 @@ impl GuardedBody {
     pub fn streaming(
         inner: Incoming,
         idle: Duration,
+        min_rate: u64,
         limit: Option<u64>,
     ) -> (GuardedBody, Arc<BodyWatch>) {
         let watch = Arc::new(BodyWatch::default());
@@ -83,6 +88,8 @@ impl GuardedBody {
             idle,
             timer: Box::pin(tokio::time::sleep(idle)),
             limit,
+            min_rate,
+            started: Instant::now(),
             watch: watch.clone(),
         };
         (body, watch)
@@ -124,7 +131,7 @@ impl Body for GuardedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let (inner, idle, timer, limit, watch) = match &mut *self {
+        let (inner, idle, timer, limit, min_rate, started, watch) = match &mut *self {
             GuardedBody::Buffered(bytes) => {
                 return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b))));
             }
@@ -133,8 +140,10 @@ impl Body for GuardedBody {
                 idle,
                 timer,
                 limit,
+                min_rate,
+                started,
                 watch,
-            } => (inner, idle, timer, limit, watch),
+            } => (inner, idle, timer, limit, *min_rate, *started, watch),
         };
         match Pin::new(inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
@@ -144,6 +153,11 @@ impl Body for GuardedBody {
                     let total = watch.received.fetch_add(len, Ordering::Relaxed) + len;
                     if limit.is_some_and(|limit| total > limit) {
                         return Poll::Ready(Some(Err(watch.fail(BodyFault::TooLong))));
+                    }
+                    let elapsed = started.elapsed();
+                    let due = (elapsed.as_secs_f64() * min_rate as f64) as u64;
+                    if elapsed > *idle && total < due {
+                        return Poll::Ready(Some(Err(watch.fail(BodyFault::TimedOut))));
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))

@@ -108,7 +108,8 @@ pub async fn handle(
     let mut xml_body = bytes::Bytes::new();
     let (body, watch) = if streamed {
         let announced = announced_length(&parts.headers);
-        let (body, watch) = GuardedBody::streaming(incoming, app.body_timeout, announced);
+        let min_rate = app.config.body_min_rate_bytes_per_sec;
+        let (body, watch) = GuardedBody::streaming(incoming, app.body_timeout, min_rate, announced);
         (body, Some(watch))
     } else {
         let max = if method.as_str() == "LOCK" {

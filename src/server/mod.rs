@@ -27,6 +27,10 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// Most bytes hyper buffers per HTTP/1 connection: with its default (~400 KiB) a hundred
+/// concurrent uploads held ~70 MiB of read buffers.
+const HTTP1_READ_BUFFER_BYTES: usize = 64 * 1024;
+
 /// How often an idle HTTP/2 connection is pinged; one that does not answer is closed.
 const HTTP2_PING_EVERY: Duration = Duration::from_secs(30);
 
@@ -102,7 +106,8 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(header_timeout)
+        .max_buf_size(HTTP1_READ_BUFFER_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -260,6 +260,19 @@ impl Layout {
         Ok((files, folders))
     }
 
+    /// A stored path equal to `rel` ignoring case. Compares in place, without copying the
+    /// listing: it runs for every new name a school deposits.
+    pub fn find_any_case(&self, rne: &Rne, rel: &str) -> io::Result<Option<String>> {
+        let index = self.school_index(rne)?;
+        let files = index.lock().unwrap_or_else(|e| e.into_inner());
+        let wanted = rel.to_lowercase();
+        Ok(files
+            .keys()
+            .filter(|path| path.len() == rel.len() || !path.is_ascii() || !rel.is_ascii())
+            .find(|path| path.to_lowercase() == wanted)
+            .cloned())
+    }
+
     /// Forgets a school's index; the next read rebuilds it from disk.
     pub fn invalidate(&self, rne: &Rne) {
         self.lock_index().remove(rne);

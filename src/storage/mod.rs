@@ -101,6 +101,11 @@ impl Store {
         Ok(self.layout.list_dir(rne, dir)?)
     }
 
+    /// The stored path equal to `rel` but for case, if any (`PLAN.PDF` for `plan.pdf`).
+    pub fn find_any_case(&self, rne: &Rne, rel: &str) -> Option<String> {
+        self.layout.find_any_case(rne, rel).ok().flatten()
+    }
+
     /// Whether `rel` is a sub-folder of the school's folder.
     pub fn is_dir(&self, rne: &Rne, rel: &str) -> bool {
         layout::check_stored_path(rel).is_ok() && self.layout.latest_path(rne, rel).is_dir()
