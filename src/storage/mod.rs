@@ -8,6 +8,7 @@
 mod layout;
 mod props;
 mod record;
+mod repair;
 mod upload;
 
 pub use props::{DeadProp, MAX_PROPS_BYTES};
