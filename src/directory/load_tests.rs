@@ -1,6 +1,7 @@
 //! Tests of `load`.
 
 use super::*;
+use crate::directory::Establishment;
 
 const OFFICIAL_94: &str = include_str!("../../data/annuaire-education-94-ecoles.csv");
 

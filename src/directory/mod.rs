@@ -8,6 +8,7 @@
 //! - `import`: the difference between the current directory and an imported one.
 
 mod folder;
+mod format;
 mod import;
 mod load;
 mod rne;

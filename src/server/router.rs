@@ -25,7 +25,8 @@ const HOME: &str = "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\">\
 <title>Recueil des PPMS et plans</title><h1>Recueil des PPMS et plans</h1>\
 <p>Serveur de dépôt des plans particuliers de mise en sûreté. Le lecteur réseau (WebDAV) est \
 à l'adresse <code>/dav/</code> de ce serveur.</p>\
-<p><a href=\"/connexion\">Se connecter</a> pour obtenir une clé de montage du lecteur.</p></html>\n";
+<p><a href=\"/connexion\">Se connecter</a> pour obtenir une clé de montage du lecteur.\
+</p></html>\n";
 
 pub async fn route(
     app: Arc<App>,
