@@ -13,7 +13,7 @@ use crate::audit::{AuditEvent, AuditLog};
 use crate::directory::Rne;
 use crate::policy::{ContentSniffer, DepositPolicy, Refusal, Sniff};
 use crate::storage::Store;
-use crate::storage::{StoreError, StoredFile, Upload};
+use crate::storage::{Provenance, StoreError, StoredFile, Upload};
 
 /// Who deposits, as the audit trail names them.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +48,8 @@ pub enum DepositError {
     Name(#[from] NameError),
     #[error("{}", .0.message_en())]
     Refused(Refusal),
+    #[error("unknown plan kind {0:?}")]
+    UnknownKind(String),
     #[error("upload ended after {written} of {announced} announced bytes")]
     Incomplete { written: u64, announced: u64 },
     #[error("{0}")]
@@ -62,6 +64,7 @@ impl DepositError {
             DepositError::Name(_) => 400,
             DepositError::Refused(refusal) => refusal.http_status(),
             DepositError::Incomplete { .. } => 400,
+            DepositError::UnknownKind(_) => 400,
             DepositError::Store(StoreError::DiskFull) => 507,
             DepositError::Store(StoreError::BadName(_)) => 400,
             DepositError::Store(_) => 500,
@@ -74,6 +77,7 @@ impl DepositError {
             DepositError::Name(err) => err.message_fr().to_string(),
             DepositError::Refused(refusal) => refusal.message_fr(),
             DepositError::Incomplete { .. } => "envoi incomplet : rien n'a été déposé".into(),
+            DepositError::UnknownKind(_) => "type de plan inconnu : rien n'a été déposé".into(),
             DepositError::Store(StoreError::DiskFull) => {
                 "espace disque du serveur épuisé : rien n'a été déposé".into()
             }
@@ -145,6 +149,7 @@ impl Depositor {
                 upload: Some(upload),
                 sniffer,
                 announced,
+                kind: None,
                 unchanged: false,
             }),
             Err(err) => {
@@ -217,6 +222,8 @@ pub struct PendingDeposit {
     upload: Option<Upload>,
     sniffer: ContentSniffer,
     announced: Option<u64>,
+    /// The plan kind the depositor declared (checked against the policy's list).
+    kind: Option<String>,
     /// Set by the commit when the content equalled the latest version's.
     unchanged: bool,
 }
@@ -249,6 +256,18 @@ impl PendingDeposit {
     /// clients send before the real one.
     pub fn discard(mut self) {
         self.upload = None;
+    }
+
+    /// Declares the plan kind of this deposit (a `plan_kinds` id of the policy); the record
+    /// keeps it. An id the policy does not list is refused before any byte is stored.
+    pub fn declare_kind(&mut self, kind: &str) -> Result<(), DepositError> {
+        if self.depositor.policy.plan_kind(kind).is_none() {
+            let err = DepositError::UnknownKind(kind.chars().take(64).collect());
+            self.fail(&err);
+            return Err(err);
+        }
+        self.kind = Some(kind.to_string());
+        Ok(())
     }
 
     /// Appends a chunk after the size and content checks.
@@ -317,7 +336,11 @@ impl PendingDeposit {
         } else {
             policy.max_versions
         };
-        let committed = upload.commit(&self.actor.account, max_versions).await?;
+        let provenance = Provenance {
+            principal: self.actor.account.clone(),
+            kind: self.kind.clone(),
+        };
+        let committed = upload.commit(provenance, max_versions).await?;
         self.unchanged = !committed.new_version;
         Ok(committed.stored)
     }

@@ -13,7 +13,7 @@ mod upload;
 
 pub use props::{DeadProp, MAX_PROPS_BYTES};
 pub use record::{DepositRecord, StoredFile};
-pub use upload::{Committed, Upload};
+pub use upload::{Committed, Provenance, Upload};
 
 use std::collections::HashMap;
 use std::io;

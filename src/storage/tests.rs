@@ -13,7 +13,11 @@ async fn deposit(store: &Store, name: &str, content: &[u8]) -> StoredFile {
         .write(bytes::Bytes::copy_from_slice(content))
         .await
         .unwrap();
-    upload.commit("ce.0752401C", 0).await.unwrap().stored
+    upload
+        .commit(Provenance::by("ce.0752401C"), 0)
+        .await
+        .unwrap()
+        .stored
 }
 
 fn temp_dir() -> tempfile::TempDir {
@@ -110,7 +114,12 @@ async fn concurrent_deposits_get_gapless_versions() {
                 .write(bytes::Bytes::from(vec![i; 1000]))
                 .await
                 .unwrap();
-            upload.commit("t", 0).await.unwrap().record.version
+            upload
+                .commit(Provenance::by("t"), 0)
+                .await
+                .unwrap()
+                .record
+                .version
         }));
     }
     let mut numbers = Vec::new();
@@ -137,7 +146,7 @@ async fn max_versions_prunes_oldest() {
     for i in 0..4u8 {
         let mut upload = store.begin(&rne(), "0752401C-p.pdf").await.unwrap();
         upload.write(bytes::Bytes::from(vec![i; 10])).await.unwrap();
-        upload.commit("t", 2).await.unwrap();
+        upload.commit(Provenance::by("t"), 2).await.unwrap();
     }
     let versions = store.versions(&rne(), "0752401C-p.pdf").unwrap();
     assert_eq!(
@@ -195,7 +204,7 @@ async fn identical_redeposit_is_not_a_new_version() {
         .write(bytes::Bytes::from_static(b"content"))
         .await
         .unwrap();
-    let committed = upload.commit("t", 0).await.unwrap();
+    let committed = upload.commit(Provenance::by("t"), 0).await.unwrap();
     assert!(!committed.new_version);
     let again = committed.stored;
     assert_eq!((again.version, again.versions_kept), (1, 1));
@@ -205,4 +214,26 @@ async fn identical_redeposit_is_not_a_new_version() {
     );
     let changed = deposit(&store, "0752401C-same.pdf", b"content 2").await;
     assert_eq!(changed.version, 2);
+}
+
+#[tokio::test]
+async fn the_declared_kind_and_the_depositor_are_recorded() {
+    let dir = temp_dir();
+    let store = Store::open(dir.path()).unwrap();
+    let mut upload = store.begin(&rne(), "0752401C-rez.pdf").await.unwrap();
+    upload
+        .write(bytes::Bytes::from_static(b"%PDF-1.7 rez"))
+        .await
+        .unwrap();
+    let provenance = Provenance {
+        principal: "ce.0752401C".into(),
+        kind: Some("plan-locaux".into()),
+    };
+    upload.commit(provenance, 0).await.unwrap();
+    let record = store
+        .layout()
+        .read_record(&rne(), "0752401C-rez.pdf", 1)
+        .unwrap();
+    assert_eq!(record.kind.as_deref(), Some("plan-locaux"));
+    assert_eq!(record.principal, "ce.0752401C");
 }

@@ -145,7 +145,7 @@ impl Upload {
     /// `max_versions` versions (0 keeps all). Returns the stored file as listings will show it.
     pub async fn commit(
         mut self,
-        principal: &str,
+        provenance: Provenance,
         max_versions: u32,
     ) -> Result<Committed, StoreError> {
         self.drain().await?;
@@ -164,7 +164,6 @@ impl Upload {
         let store = self.store.clone();
         let (rne, name, temp) = (self.rne.clone(), self.name.clone(), self.temp.clone());
         let bytes = self.written;
-        let principal = principal.to_string();
         let result = tokio::task::spawn_blocking(move || {
             publish(
                 &store,
@@ -173,7 +172,7 @@ impl Upload {
                 &temp,
                 bytes,
                 sha256,
-                principal,
+                provenance,
                 max_versions,
             )
         })
@@ -186,6 +185,25 @@ impl Upload {
     }
 }
 
+/// Who made a deposit and what they declared it to be, as its record keeps them.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// The account that deposited.
+    pub principal: String,
+    /// The plan kind declared with the deposit (a `plan_kinds` id), if any.
+    pub kind: Option<String>,
+}
+
+impl Provenance {
+    /// A deposit by `principal` with no declared kind.
+    pub fn by(principal: &str) -> Provenance {
+        Provenance {
+            principal: principal.to_string(),
+            kind: None,
+        }
+    }
+}
+
 /// The steps after the content is durable: record, version link, latest rename, prune.
 #[allow(clippy::too_many_arguments)]
 fn publish(
@@ -195,7 +213,7 @@ fn publish(
     temp: &PathBuf,
     bytes: u64,
     sha256: String,
-    principal: String,
+    provenance: Provenance,
     max_versions: u32,
 ) -> Result<Committed, StoreError> {
     let layout = store.layout();
@@ -209,7 +227,7 @@ fn publish(
             if new_school {
                 sync_dir(layout.root())?;
             }
-            let record = (bytes, sha256, principal);
+            let record = (bytes, sha256, provenance);
             publish_version(store, rne, name, temp, &record_temp, record, max_versions)
         });
     if result.is_err() {
@@ -234,7 +252,7 @@ fn publish_version(
     name: &str,
     temp: &PathBuf,
     record_temp: &PathBuf,
-    (bytes, sha256, principal): (u64, String, String),
+    (bytes, sha256, provenance): (u64, String, Provenance),
     max_versions: u32,
 ) -> Result<Committed, StoreError> {
     let layout = store.layout();
@@ -267,8 +285,8 @@ fn publish_version(
         bytes,
         sha256,
         deposited_at: now_rfc3339(),
-        principal,
-        kind: None,
+        principal: provenance.principal,
+        kind: provenance.kind,
     };
     {
         let mut file = fs::File::create(record_temp)?;
