@@ -10,6 +10,7 @@ pub mod dav;
 pub mod deposit;
 pub mod directory;
 pub mod policy;
+pub mod portal;
 pub mod report;
 pub mod server;
 pub mod state;

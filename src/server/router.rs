@@ -1,5 +1,5 @@
 //! Routes a request: `/healthz`, `OPTIONS` anywhere (answered without credentials, revealing
-//! nothing), the WebDAV face under `/dav/`, a short home page; and logs one line per request.
+//! nothing), the WebDAV face under `/dav/`, the portal's pages; and logs one line per request.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -20,13 +20,6 @@ pub const DAV_PREFIX: &str = "/dav";
 /// Methods the WebDAV face answers (some with 403 under the deposit rules).
 const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, PROPFIND, PROPPATCH, LOCK, UNLOCK, MKCOL, DELETE, \
                      COPY, MOVE";
-
-const HOME: &str = "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\">\
-<title>Recueil des PPMS et plans</title><h1>Recueil des PPMS et plans</h1>\
-<p>Serveur de dépôt des plans particuliers de mise en sûreté. Le lecteur réseau (WebDAV) est \
-à l'adresse <code>/dav/</code> de ce serveur.</p>\
-<p><a href=\"/connexion\">Se connecter</a> pour obtenir une clé de montage du lecteur.\
-</p></html>\n";
 
 pub async fn route(
     app: Arc<App>,
@@ -82,13 +75,8 @@ async fn dispatch(
     if path == DAV_PREFIX || path.starts_with("/dav/") {
         return dav_face::handle(app, client, req).await;
     }
-    if path == "/" && (req.method() == Method::GET || req.method() == Method::HEAD) {
-        let mut response = Response::new(Body::from(HOME));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            http::HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        return (response, None, 0);
+    if crate::portal::is_portal_path(path) {
+        return crate::portal::handle(app, client, req).await;
     }
     (text(StatusCode::NOT_FOUND, "introuvable\n"), None, 0)
 }
