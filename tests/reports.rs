@@ -465,7 +465,10 @@ async fn search_timing_benchmark() {
             let stored = format!("{}-{name}.pdf", school.rne);
             let mut upload = store.begin(&school.rne, &stored).await.unwrap();
             upload.write(pdf(&stored).into()).await.unwrap();
-            upload.commit("bench", 0).await.unwrap();
+            upload
+                .commit(ppms_depot::storage::Provenance::by("bench"), 0)
+                .await
+                .unwrap();
         }
     }
     let synthetic: Vec<Establishment> = (0..20_000u32)
@@ -542,7 +545,10 @@ async fn a_large_export_streams_in_bounded_memory() {
         for _ in 0..SIZE >> 20 {
             upload.write(chunk.clone().into()).await.unwrap();
         }
-        upload.commit("test", 0).await.unwrap();
+        upload
+            .commit(ppms_depot::storage::Provenance::by("test"), 0)
+            .await
+            .unwrap();
     }
     let before = peak_rss();
     let path = format!("/api/v1/export/school/{ARBRE_SEC}.zip");
