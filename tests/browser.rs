@@ -187,6 +187,12 @@ async fn school_logs_in_in_three_stages_and_the_key_it_mints_deposits_over_webda
     chrome.close().await;
 }
 
+/// The sha256 of `bytes`, in lower-case hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// A PDF of `size` bytes whose content differs from one call to the next.
 fn pdf_bytes(size: usize, seed: u8) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n% plan de test\n".to_vec();
@@ -216,7 +222,7 @@ async fn school_deposits_two_files_from_the_depot_page_and_sees_them_listed() {
         chrome.click_text("PPMS et plans").await;
         chrome.wait_for("#fichiers").await;
         assert_eq!(chrome.path().await, "/depot");
-        chrome.screenshot("depot-avant").await;
+        chrome.screenshot("avant").await;
 
         // Two plans: a PDF and a PNG (a real image: this browser's screenshot of the page).
         let sources = tempfile::tempdir().unwrap();
@@ -256,16 +262,17 @@ async fn school_deposits_two_files_from_the_depot_page_and_sees_them_listed() {
             .await
             .unwrap();
         assert_eq!(bars.len(), 2, "one progress bar per file");
-        chrome.screenshot("depot-choix").await;
+        chrome.screenshot("choix").await;
 
         chrome.click_text("Déposer").await;
         chrome
             .wait_for_text_in("#depots", "0752401C-ppms-2025.pdf")
             .await;
-        let listed = chrome
+        chrome
             .wait_for_text_in("#depots", "0752401C-plan-locaux.png")
             .await;
-        chrome.screenshot("depot-apres").await;
+        chrome.scroll_to("#depots").await;
+        chrome.screenshot("apres").await;
 
         let folder = server.dir.path().join("deposits/0752401C");
         assert_eq!(
@@ -278,8 +285,21 @@ async fn school_deposits_two_files_from_the_depot_page_and_sees_them_listed() {
             png,
             "the PNG is stored byte for byte"
         );
-        assert!(listed.contains("PPMS"), "the kinds are listed: {listed}");
-        assert!(listed.contains("Plan des locaux"), "{listed}");
+        // Each file is listed with the kind chosen for it, its version and its sha256.
+        for (name, kind, bytes) in [
+            ("0752401C-ppms-2025.pdf", "PPMS", &pdf),
+            ("0752401C-plan-locaux.png", "Plan des locaux", &png),
+        ] {
+            assert_eq!(chrome.table_cell("#depots", name, "Type").await, kind);
+            assert_eq!(chrome.table_cell("#depots", name, "Version").await, "1");
+            let shown = chrome
+                .table_cell("#depots", name, "Empreinte (sha256)")
+                .await;
+            assert!(
+                shown.len() >= 8 && sha256_hex(bytes).starts_with(&shown),
+                "{name}: {shown} starts its sha256"
+            );
+        }
     })
     .await;
     chrome.close().await;
@@ -362,23 +382,32 @@ async fn crisis_cell_searches_opens_a_school_downloads_a_plan_and_reads_the_cove
         chrome.click_text("Arborescence").await;
         chrome.wait_for_text("75001").await;
         assert_eq!(chrome.path().await, "/cellule/");
-        chrome.screenshot("cellule-arborescence").await;
+        chrome.screenshot("arborescence").await;
 
         chrome.click_text("Recherche").await;
         chrome.wait_for("#recherche").await;
         search(&chrome, "etienne").await;
         chrome
-            .wait_for_text_in("#resultats", "ÉTIENNE MARCEL")
+            .wait_for_text_in("#resultats", "ETIENNE MARCEL")
             .await;
         chrome.screenshot("recherche").await;
 
         search(&chrome, "arbre sec").await;
         chrome.wait_for_text_in("#resultats", "ARBRE SEC").await;
         chrome.click("#resultats a").await;
-        let files = chrome
+        chrome
             .wait_for_text_in("#fichiers", "0752401C-ppms.pdf")
             .await;
-        assert!(files.contains("PPMS") || files.contains("ppms"), "{files}");
+        let row = "0752401C-ppms.pdf";
+        assert_eq!(
+            chrome.table_cell("#fichiers", row, "Type de plan").await,
+            "PPMS"
+        );
+        let shown = chrome.table_cell("#fichiers", row, "SHA-256").await;
+        assert!(
+            shown.len() >= 8 && sha256_hex(&plan).starts_with(&shown),
+            "{shown} starts the plan's sha256"
+        );
         chrome.screenshot("etablissement").await;
 
         // The file's link downloads the deposit, with this browser's session only.
@@ -406,10 +435,19 @@ async fn crisis_cell_searches_opens_a_school_downloads_a_plan_and_reads_the_cove
         assert_ne!(anonymous.status(), StatusCode::OK, "no session, no file");
 
         chrome.click_text("Couverture").await;
-        let coverage = chrome.wait_for_text_in("#couverture", "75001").await;
+        chrome.wait_for_text_in("#couverture", "75001").await;
         assert_eq!(chrome.path().await, "/cellule/couverture");
-        assert!(!coverage.is_empty());
         chrome.screenshot("couverture").await;
+        // ARBRE SEC's PPMS counts in 75001, and nothing else anywhere.
+        let cell = |row: &'static str, column: &'static str| {
+            let chrome = &chrome;
+            async move { chrome.table_cell("#couverture", row, column).await }
+        };
+        assert_eq!(cell("75001", "Ayant déposé").await, "1");
+        assert_eq!(cell("75001", "PPMS").await, "1");
+        assert_eq!(cell("75001", "Plan des locaux").await, "0");
+        assert_eq!(cell("75002", "Ayant déposé").await, "0");
+        assert_eq!(cell("Total", "Ayant déposé").await, "1");
     })
     .await;
     chrome.close().await;

@@ -72,7 +72,6 @@ pub struct Chrome {
     driver: Child,
     group: i32,
     profile: tempfile::TempDir,
-    shots: Vec<PathBuf>,
 }
 
 /// Whether both programs are there; if not, panics under CI and otherwise prints a skip line.
@@ -175,7 +174,6 @@ impl Chrome {
             driver,
             group,
             profile,
-            shots: Vec::new(),
         })
     }
 
@@ -198,13 +196,47 @@ impl Chrome {
 
     /// The first element matching `css`, waiting for it up to [`WAIT`].
     pub async fn wait_for(&self, css: &str) -> Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .every(POLL)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|err| panic!("no element {css} within {WAIT:?}: {err}"))
+        {
+            Ok(found) => found,
+            Err(err) => {
+                self.fail(&format!("no element {css} within {WAIT:?}: {err}"))
+                    .await
+            }
+        }
+    }
+
+    /// Panics with `what`, the page's address and text, after keeping a screenshot of it as
+    /// `<test>-echec.png` (what cannot be had is left out).
+    pub async fn fail(&self, what: &str) -> ! {
+        let url = match self.client.current_url().await {
+            Ok(url) => url.to_string(),
+            Err(err) => format!("(no address: {err})"),
+        };
+        let text = match self.client.find(Locator::Css("body")).await {
+            Ok(body) => collapse(&body.text().await.unwrap_or_default()),
+            Err(_) => String::new(),
+        };
+        let text: String = text.chars().take(800).collect();
+        let shot = match self.client.screenshot().await {
+            Ok(png) => {
+                let path = screenshot_dir().join(format!("{}-echec.png", self.test));
+                let kept = std::fs::create_dir_all(screenshot_dir())
+                    .and_then(|()| std::fs::write(&path, png));
+                match kept {
+                    Ok(()) => path.display().to_string(),
+                    Err(err) => format!("not kept: {err}"),
+                }
+            }
+            Err(err) => format!("none: {err}"),
+        };
+        panic!("{what}\npage {url} (screenshot {shot}): {text}")
     }
 
     /// Waits up to [`WAIT`] until the element `css` shows `text` (whitespace collapsed);
@@ -223,7 +255,10 @@ impl Chrome {
             }
             tokio::time::sleep(POLL).await;
         }
-        panic!("{css} did not show {text:?} within {WAIT:?}; it shows {last:?}");
+        self.fail(&format!(
+            "{css} did not show {text:?} within {WAIT:?}; it shows {last:?}"
+        ))
+        .await
     }
 
     /// Waits up to [`WAIT`] until the page shows `text`; returns the page's text.
@@ -256,39 +291,95 @@ impl Chrome {
             .unwrap_or_else(|err| panic!("click {css}: {err}"));
     }
 
-    /// Clicks the button, submit input or link whose text contains `text`, waiting for one up to
-    /// [`WAIT`].
+    /// Clicks the shown button, submit input or link whose text is `text` or, if none is,
+    /// the first whose text contains it, waiting for one up to [`WAIT`].
     pub async fn click_text(&self, text: &str) {
         assert!(!text.contains('"'), "no quote in a text to click");
-        let xpath = format!(
+        let exact = format!(
+            "//button[normalize-space(.) = \"{text}\"] \
+             | //input[(@type='submit' or @type='button') and @value = \"{text}\"] \
+             | //a[normalize-space(.) = \"{text}\"]"
+        );
+        let partial = format!(
             "//button[contains(normalize-space(.), \"{text}\")] \
              | //input[(@type='submit' or @type='button') and contains(@value, \"{text}\")] \
              | //a[contains(normalize-space(.), \"{text}\")]"
         );
-        let found = self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .every(POLL)
-            .for_element(Locator::XPath(&xpath))
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            for xpath in [&exact, &partial] {
+                let found = self
+                    .client
+                    .find_all(Locator::XPath(xpath))
+                    .await
+                    .unwrap_or_default();
+                for element in found {
+                    if element.is_displayed().await.unwrap_or(false) {
+                        element
+                            .click()
+                            .await
+                            .unwrap_or_else(|err| panic!("click {text:?}: {err}"));
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        self.fail(&format!(
+            "nothing shown to click reading {text:?} within {WAIT:?}"
+        ))
+        .await
+    }
+
+    /// The text of the cell of table `table` in the row whose first cell reads `row` and the
+    /// column headed `column`, waiting for the row up to [`WAIT`].
+    pub async fn table_cell(&self, table: &str, row: &str, column: &str) -> String {
+        const SCRIPT: &str = "const [table, row, column] = arguments;
+            const found = document.querySelector(table);
+            if (!found) return null;
+            const heads = [...found.querySelectorAll('thead th')]
+                .map(c => c.innerText.trim());
+            const index = heads.indexOf(column);
+            if (index < 0) return null;
+            for (const r of found.querySelectorAll('tbody tr, tfoot tr')) {
+                if (r.cells[0] && r.cells[0].innerText.trim() === row) {
+                    return r.cells[index] ? r.cells[index].innerText.trim() : null;
+                }
+            }
+            return null;";
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            let args = vec![json!(table), json!(row), json!(column)];
+            if let Ok(Value::String(cell)) = self.client.execute(SCRIPT, args).await {
+                return collapse(&cell);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        self.fail(&format!(
+            "no cell in {table}, row {row:?}, column {column:?} within {WAIT:?}"
+        ))
+        .await
+    }
+
+    /// Scrolls the page so that the element `css` is at the top of the window.
+    pub async fn scroll_to(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        let arg = serde_json::to_value(&element).expect("element reference");
+        self.client
+            .execute("arguments[0].scrollIntoView(true);", vec![arg])
             .await
-            .unwrap_or_else(|err| panic!("nothing to click reading {text:?}: {err}"));
-        found
-            .click()
-            .await
-            .unwrap_or_else(|err| panic!("click {text:?}: {err}"));
+            .expect("scroll");
     }
 
     /// Takes a screenshot of the viewport, kept as `target/screenshots/<test>-<step>.png`;
     /// returns its path and the image's width and height.
-    pub async fn screenshot(&mut self, step: &str) -> (PathBuf, u32, u32) {
+    pub async fn screenshot(&self, step: &str) -> (PathBuf, u32, u32) {
         let png = self.client.screenshot().await.expect("screenshot");
         let (width, height) = png_size(&png).expect("the screenshot is a PNG");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let path = dir.join(format!("{}-{step}.png", self.test));
         std::fs::write(&path, &png).expect("write screenshot");
-        self.shots.push(path.clone());
         (path, width, height)
     }
 
@@ -328,11 +419,6 @@ impl Chrome {
             .iter()
             .find(|c| c.name() == name)
             .map(|c| c.value().to_string())
-    }
-
-    /// Screenshots taken so far.
-    pub fn screenshots(&self) -> &[PathBuf] {
-        &self.shots
     }
 
     /// Closes the session (Chromium exits), then stops chromedriver.
