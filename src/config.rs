@@ -41,6 +41,8 @@ pub struct Config {
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
     pub key_validity_days: u64,
+    /// A mount key's use is audited (and its `last_used_at` written) at most this often.
+    pub key_use_audit_secs: u64,
     /// 64 hex characters; when absent the key lives in `<state_dir>/server.key`.
     #[serde(default)]
     pub server_key: Option<String>,
@@ -73,6 +75,8 @@ pub struct Config {
     pub ldap_tls_ca_file: PathBuf,
     #[serde(default)]
     pub ldap_crisis_group_dn: String,
+    #[serde(default)]
+    pub ldap_helpdesk_group_dn: String,
     pub ldap_timeout_secs: u64,
 }
 

@@ -1,6 +1,6 @@
 //! Stage 3 against a real OpenLDAP server (slapd started here on 127.0.0.1): school accounts
-//! by search-then-bind, crisis-cell members by their own password and the LDAP group, a bind
-//! DN template, and an unreachable directory.
+//! by search-then-bind, crisis-cell members and the helpdesk by their own password and their
+//! LDAP groups, a bind DN template, and an unreachable directory.
 
 #[path = "common/login_client.rs"]
 mod login_client;
@@ -36,6 +36,7 @@ async fn ldap_server(slapd: &Slapd, template: bool) -> LoginServer {
             config.ldap_search_base = SUFFIX.into();
         }
         config.ldap_crisis_group_dn = CRISIS_GROUP.into();
+        config.ldap_helpdesk_group_dn = HELPDESK_GROUP.into();
     })
     .await
 }
@@ -136,6 +137,89 @@ async fn crisis_cell_membership_comes_from_the_ldap_group() {
     assert_eq!(line["principal"], "jdupont");
     assert_eq!(line["role"], "crisis_cell");
     assert!(!server.audit_text().contains(JDUPONT_PASSWORD));
+}
+
+#[tokio::test]
+async fn the_helpdesk_comes_from_the_ldap_group_and_revokes_any_key() {
+    let slapd = Slapd::start();
+    let server = ldap_server(&slapd, true).await;
+    let jd = server.agent("jdupont").await;
+    let gd = server.agent("gdurand").await;
+    let mut member = server.browser().await;
+    let mut helpdesk = server.browser().await;
+    two_codes(&server, &mut member, "jdupont", &jd).await;
+    two_codes(&server, &mut helpdesk, "gdurand", &gd).await;
+
+    let (s, state) = member
+        .post("login/stage3", &stage3_body("jdupont", JDUPONT_PASSWORD))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{state}");
+    assert_eq!(state["role"], "crisis_cell");
+    assert_eq!(state["helpdesk"], false, "not in the helpdesk group");
+    let (_, minted) = member
+        .post("mount-keys", &json!({ "label": "cellule" }))
+        .await;
+    let (id, key) = (
+        minted["id"].as_str().unwrap(),
+        minted["key"].as_str().unwrap(),
+    );
+    assert_eq!(
+        server.dav("PROPFIND", "/", "jdupont", key).await.as_u16(),
+        207
+    );
+    let (s, _) = member.call(Method::GET, "mount-keys?all=1", None).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "every key is the helpdesk's to list"
+    );
+
+    let (s, _) = helpdesk
+        .post("login/stage3", &stage3_body("gdurand", JDUPONT_PASSWORD))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "wrong LDAP password");
+    let (s, state) = helpdesk
+        .post("login/stage3", &stage3_body("gdurand", GDURAND_PASSWORD))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{state}");
+    assert_eq!(state["role"], "helpdesk");
+    assert_eq!(state["helpdesk"], true);
+    let (s, listed) = helpdesk.call(Method::GET, "mount-keys", None).await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    let keys = listed["keys"].as_array().unwrap();
+    assert!(keys.iter().any(|k| k["id"] == id), "{listed}");
+    assert!(!listed.to_string().contains(key), "no secret in a listing");
+    let (s, _) = helpdesk
+        .call_with(Method::DELETE, &format!("mount-keys/{id}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no CSRF token, no revocation");
+    assert_eq!(
+        server.dav("PROPFIND", "/", "jdupont", key).await.as_u16(),
+        207
+    );
+    let (s, body) = helpdesk
+        .call(Method::DELETE, &format!("mount-keys/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        server.dav("PROPFIND", "/", "jdupont", key).await,
+        StatusCode::UNAUTHORIZED,
+        "a revoked key stops on the next request"
+    );
+
+    let lines = server.audit_lines();
+    let find = |event: &str| {
+        lines
+            .iter()
+            .find(|l| l["event"] == event && l["outcome"] == "ok" && l["principal"] == "gdurand")
+            .unwrap_or_else(|| panic!("no {event} line of gdurand"))
+    };
+    assert_eq!(find("login_stage3")["role"], "helpdesk");
+    assert_eq!(find("keys_listed")["role"], "helpdesk");
+    let revoked = find("key_revoked");
+    assert_eq!(revoked["reason"], format!("key {id} of jdupont"));
+    assert_eq!(revoked["client_ip"], "127.0.0.1");
+    assert!(!server.audit_text().contains(GDURAND_PASSWORD));
 }
 
 #[tokio::test]

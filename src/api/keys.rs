@@ -1,5 +1,7 @@
 //! `/api/v1/mount-keys`: a logged-in school or crisis-cell member mints a mount key (shown
-//! once), lists its own keys and revokes them; the helpdesk lists (`?all=1`) and revokes any.
+//! once), lists its own keys and revokes them; the helpdesk lists every key (a helpdesk
+//! session by default, a crisis-cell member who is also the helpdesk with `?all=1`) and revokes
+//! any. Issuing, revoking and listing every key are audited.
 
 use std::time::Duration;
 
@@ -29,6 +31,7 @@ fn audit_key(
     session: &Session,
     event: &'static str,
     key_id: &str,
+    owner: &str,
     rne: Option<String>,
 ) {
     app.audit.record(AuditEvent {
@@ -37,10 +40,7 @@ fn audit_key(
         principal: session.agent.clone(),
         role: session.role.as_ref().map(SessionRole::name),
         rne,
-        reason: Some(format!(
-            "key {key_id} of {}",
-            session.account.as_deref().unwrap_or("-")
-        )),
+        reason: Some(format!("key {key_id} of {owner}")),
         client_ip: Some(req.attempt.client_ip.clone()),
         user_agent: req.attempt.user_agent.clone(),
         ..AuditEvent::default()
@@ -62,7 +62,8 @@ pub(super) async fn issue(
         KeySubject::School { rne, .. } => Some(rne.to_string()),
         KeySubject::CrisisCell { .. } => None,
     };
-    audit_key(app, req, session, "key_issued", &issued.id, rne);
+    let owner = issued.account.clone();
+    audit_key(app, req, session, "key_issued", &issued.id, &owner, rne);
     Ok(issued)
 }
 
@@ -90,7 +91,12 @@ pub(super) async fn collection(
     let account = session.account.clone().unwrap_or_default();
     match req.method {
         Method::GET => {
-            let all = session.helpdesk && req.query.split('&').any(|p| p == "all=1");
+            let asked_all = req.query.split('&').any(|p| p == "all=1");
+            if asked_all && !session.helpdesk {
+                let message = "liste de toutes les clés réservée à l'assistance";
+                return Ok((error(StatusCode::FORBIDDEN, message), who));
+            }
+            let all = asked_all || session.role == Some(SessionRole::Helpdesk);
             let keys = match app.keys.list().await {
                 Ok(keys) => keys,
                 Err(err) => return Ok((internal(&err), who)),
@@ -99,6 +105,18 @@ pub(super) async fn collection(
                 .into_iter()
                 .filter(|k| all || k.account.eq_ignore_ascii_case(&account))
                 .collect();
+            if all {
+                app.audit.record(AuditEvent {
+                    event: "keys_listed",
+                    outcome: "ok",
+                    principal: session.agent.clone(),
+                    role: session.role.as_ref().map(SessionRole::name),
+                    reason: Some(format!("all keys ({})", keys.len())),
+                    client_ip: Some(req.attempt.client_ip.clone()),
+                    user_agent: req.attempt.user_agent.clone(),
+                    ..AuditEvent::default()
+                });
+            }
             Ok((json_response(StatusCode::OK, json!({ "keys": keys })), who))
         }
         Method::POST => {
@@ -175,7 +193,16 @@ pub(super) async fn item(
     };
     match app.keys.revoke(&key.id).await {
         Ok(true) => {
-            audit_key(app, req, &session, "key_revoked", &key.id, key.rne.clone());
+            let rne = key.rne.clone();
+            audit_key(
+                app,
+                req,
+                &session,
+                "key_revoked",
+                &key.id,
+                &key.account,
+                rne,
+            );
             Ok((
                 json_response(StatusCode::OK, json!({ "revoked": key.id })),
                 who,

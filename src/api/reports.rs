@@ -24,7 +24,7 @@ use percent_encoding::percent_decode_str;
 
 use super::{error, json_response, API_PREFIX};
 use crate::audit::AuditEvent;
-use crate::auth::{parse_basic, Principal, Role};
+use crate::auth::{parse_basic, KeyUse, Principal, Role};
 use crate::report::coverage::Coverage;
 use crate::report::export::{postal_code_entries, school_entries, ExportEntry, ZipStream};
 use crate::report::search::{SearchIndex, DEFAULT_LIMIT};
@@ -139,7 +139,16 @@ async fn authenticate(
     let Some((account, secret)) = parse_basic(value) else {
         return Err(challenge("en-tête d'authentification illisible"));
     };
-    match app.keys.verify(&account, &secret).await {
+    let client_ip = client.to_string();
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let used = KeyUse {
+        client_ip: &client_ip,
+        user_agent,
+    };
+    match app.keys.verify_use(&account, &secret, &used).await {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => {
             // The account is not logged: a key typed in the wrong field must not reach a log.

@@ -1,7 +1,8 @@
 //! Checking an account's password against an LDAP directory with `ldap3`: a simple bind as the
 //! account's DN, found from a template (`uid={account},ou=people,dc=...`) or by a search
 //! (optionally bound with a service account), over `ldap://`, StartTLS or `ldaps://` (rustls,
-//! no OpenSSL). Membership of the crisis-cell group is read after the bind, as the account.
+//! no OpenSSL). Membership of the crisis-cell and helpdesk groups is read after the bind, as
+//! the account.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct LdapSettings {
     pub tls_ca_file: Option<PathBuf>,
     /// Members (`member`, `uniqueMember` or `memberUid`) are crisis-cell members; empty: none.
     pub crisis_group_dn: String,
+    /// Members are the helpdesk; empty: none (only the roles file names the helpdesk).
+    pub helpdesk_group_dn: String,
     pub timeout: Duration,
 }
 
@@ -38,6 +41,7 @@ pub struct LdapSettings {
 pub struct LdapIdentity {
     pub dn: String,
     pub crisis_cell: bool,
+    pub helpdesk: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,23 +169,38 @@ impl LdapAuth {
             return Ok(None);
         }
         bound.success()?;
-        let crisis_cell = if s.crisis_group_dn.is_empty() {
-            false
-        } else {
-            let filter = format!(
-                "(|(member={dn})(uniqueMember={dn})(memberUid={uid}))",
-                dn = ldap_escape(&dn),
-                uid = ldap_escape(account)
-            );
-            let (entries, _) = ldap
-                .search(&s.crisis_group_dn, Scope::Base, &filter, vec!["1.1"])
-                .await?
-                .success()?;
-            !entries.is_empty()
-        };
+        let crisis_cell = member_of(&mut ldap, &s.crisis_group_dn, &dn, account).await?;
+        let helpdesk = member_of(&mut ldap, &s.helpdesk_group_dn, &dn, account).await?;
         let _ = ldap.unbind().await;
-        Ok(Some(LdapIdentity { dn, crisis_cell }))
+        Ok(Some(LdapIdentity {
+            dn,
+            crisis_cell,
+            helpdesk,
+        }))
     }
+}
+
+/// Whether the group `group_dn` lists the account (`member`, `uniqueMember` by DN, or
+/// `memberUid` by name); an empty `group_dn` lists nobody. Asked as the bound account.
+async fn member_of(
+    ldap: &mut ldap3::Ldap,
+    group_dn: &str,
+    dn: &str,
+    account: &str,
+) -> Result<bool, LdapError> {
+    if group_dn.is_empty() {
+        return Ok(false);
+    }
+    let filter = format!(
+        "(|(member={dn})(uniqueMember={dn})(memberUid={uid}))",
+        dn = ldap_escape(dn),
+        uid = ldap_escape(account)
+    );
+    let (entries, _) = ldap
+        .search(group_dn, Scope::Base, &filter, vec!["1.1"])
+        .await?
+        .success()?;
+    Ok(!entries.is_empty())
 }
 
 #[cfg(test)]

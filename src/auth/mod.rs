@@ -5,6 +5,7 @@ pub mod agents;
 mod basic;
 pub mod clock;
 mod key_cache;
+mod key_use;
 pub mod ldap;
 pub mod login;
 mod mount_key;
@@ -18,6 +19,7 @@ pub mod throttle;
 
 pub use basic::parse_basic;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use key_use::KeyUse;
 pub use login::{Attempt, Login, LoginError, LoginSettings};
 pub use mount_key::{IssuedKey, KeyError, KeyRecord, KeyStore, KeySubject};
 pub use principal::{Principal, Role};

@@ -1,10 +1,10 @@
 //! Mount keys: random secrets (160 bits) shown once, kept as an HMAC-SHA256 under the server
 //! key, with a label, an optional expiry and revocation. A WebDAV client sends one as the
-//! password of Basic auth; checking it is one indexed lookup, no password hash.
+//! password of Basic auth; checking it is one indexed lookup, no password hash. Uses are
+//! recorded by [`KeyUseAudit`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -12,14 +12,16 @@ use sha2::Sha256;
 use sqlx::{Row, SqlitePool};
 
 use super::key_cache::{CachedKey, KeyCache};
+use super::key_use::{KeyUse, KeyUseAudit};
 use super::principal::{Principal, Role};
 use super::server_key::ServerKey;
 use crate::directory::Rne;
 
 /// Random bytes in a key: 160 bits, above the 128 the design asks for.
 const KEY_BYTES: usize = 20;
-/// `last_used_at` is written at most this often per key, keeping requests free of writes.
-const LAST_USED_EVERY: Duration = Duration::from_secs(60);
+/// How often a key's use is recorded when the configuration does not say
+/// (`key_use_audit_secs`).
+const DEFAULT_USE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Whom a key is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +52,10 @@ pub struct KeyRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Last recorded use (at most `key_use_audit_secs` old while the key is in use).
     pub last_used_at: Option<i64>,
+    pub last_used_ip: Option<String>,
+    pub last_used_user_agent: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +71,7 @@ pub enum KeyError {
 pub struct KeyStore {
     pool: SqlitePool,
     server_key: ServerKey,
-    last_used_written: Arc<Mutex<HashMap<String, Instant>>>,
+    usage: Arc<KeyUseAudit>,
     /// Verified keys, when the database file is known (see [`KeyStore::cached`]).
     cache: Option<Arc<KeyCache>>,
 }
@@ -89,9 +94,18 @@ impl KeyStore {
         KeyStore {
             pool,
             server_key,
-            last_used_written: Arc::default(),
+            usage: Arc::new(KeyUseAudit::new(
+                crate::audit::AuditLog::tracing_only(),
+                DEFAULT_USE_EVERY,
+            )),
             cache: None,
         }
+    }
+
+    /// Audits uses into `audit`, at most once per `every` per key.
+    pub fn audited(mut self, audit: crate::audit::AuditLog, every: Duration) -> KeyStore {
+        self.usage = Arc::new(KeyUseAudit::new(audit, every));
+        self
     }
 
     /// Keeps verified keys in memory, emptied whenever the database file at `db` changes.
@@ -157,9 +171,23 @@ impl KeyStore {
         })
     }
 
+    /// [`KeyStore::verify`] for a request: an accepted key's use is recorded when due.
+    pub async fn verify_use(
+        &self,
+        account: &str,
+        secret: &str,
+        used: &KeyUse<'_>,
+    ) -> Result<Option<Principal>, KeyError> {
+        let principal = self.verify(account, secret).await?;
+        if let Some(principal) = &principal {
+            self.usage.note(&self.pool, principal, used);
+        }
+        Ok(principal)
+    }
+
     /// The principal behind `account` + `secret`, or `None` for an unknown, mismatched,
-    /// revoked or expired key. The secret is never compared directly: only its keyed hash is
-    /// looked up, so timing reveals nothing about it.
+    /// revoked or expired key; records no use. The secret is never compared directly: only
+    /// its keyed hash is looked up, so timing reveals nothing about it.
     pub async fn verify(&self, account: &str, secret: &str) -> Result<Option<Principal>, KeyError> {
         let hash = self.hash(secret);
         let Some(cache) = &self.cache else {
@@ -190,7 +218,6 @@ impl KeyStore {
         if key.expires_at.is_some_and(|t| t <= now()) {
             return None;
         }
-        self.note_use(&key.principal.key_id);
         Some(key.principal)
     }
 
@@ -234,37 +261,12 @@ impl KeyStore {
         }))
     }
 
-    fn note_use(&self, id: &str) {
-        let mut written = self
-            .last_used_written
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let due = written
-            .get(id)
-            .is_none_or(|t| t.elapsed() >= LAST_USED_EVERY);
-        if !due {
-            return;
-        }
-        written.insert(id.to_string(), Instant::now());
-        let pool = self.pool.clone();
-        let id = id.to_string();
-        tokio::spawn(async move {
-            let result = sqlx::query("UPDATE mount_keys SET last_used_at = ? WHERE id = ?")
-                .bind(now())
-                .bind(&id)
-                .execute(&pool)
-                .await;
-            if let Err(err) = result {
-                tracing::warn!(key_id = %id, error = %err, "could not record key use");
-            }
-        });
-    }
-
     /// All keys, newest first.
     pub async fn list(&self) -> Result<Vec<KeyRecord>, KeyError> {
         let rows = sqlx::query(
             "SELECT id, account, role, rne, label, created_at, expires_at, revoked_at, \
-             last_used_at FROM mount_keys ORDER BY created_at DESC, id",
+             last_used_at, last_used_ip, last_used_user_agent FROM mount_keys \
+             ORDER BY created_at DESC, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -280,6 +282,8 @@ impl KeyStore {
                 expires_at: row.get("expires_at"),
                 revoked_at: row.get("revoked_at"),
                 last_used_at: row.get("last_used_at"),
+                last_used_ip: row.get("last_used_ip"),
+                last_used_user_agent: row.get("last_used_user_agent"),
             })
             .collect())
     }

@@ -1,5 +1,5 @@
 //! `policies/roles.toml`: who is a crisis-cell member and who is the helpdesk, by personal id,
-//! beside (or instead of) the LDAP group.
+//! beside (or instead of) the LDAP groups `ldap_crisis_group_dn` and `ldap_helpdesk_group_dn`.
 
 use std::path::Path;
 
@@ -8,8 +8,6 @@ use serde::Deserialize;
 const DEFAULT_ROLES: &str = include_str!("../../policies/roles.toml");
 
 /// Role lists by personal id (compared without case).
-// Limitation: the helpdesk comes from this file only, not from an LDAP group (the issue names a
-// group for the crisis cell alone).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Roles {

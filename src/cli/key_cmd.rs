@@ -75,8 +75,16 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
         }
         KeyCommand::List => {
             println!(
-                "{:<12} {:<24} {:<11} {:<9} {:<8} {:<10} {:<10} label",
-                "id", "account", "role", "rne", "state", "issued", "expires"
+                "{:<12} {:<24} {:<11} {:<9} {:<8} {:<10} {:<10} {:<17} {:<15} label",
+                "id",
+                "account",
+                "role",
+                "rne",
+                "state",
+                "issued",
+                "expires",
+                "last used (UTC)",
+                "from"
             );
             let now = time::OffsetDateTime::now_utc().unix_timestamp();
             for key in keys.list().await? {
@@ -88,8 +96,12 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
                     "active"
                 };
                 let expires = key.expires_at.map(day).unwrap_or_else(|| "never".into());
+                let used = key
+                    .last_used_at
+                    .map(minute)
+                    .unwrap_or_else(|| "never".into());
                 println!(
-                    "{:<12} {:<24} {:<11} {:<9} {:<8} {:<10} {:<10} {}",
+                    "{:<12} {:<24} {:<11} {:<9} {:<8} {:<10} {:<10} {:<17} {:<15} {}",
                     key.id,
                     key.account,
                     key.role,
@@ -97,6 +109,8 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
                     state,
                     day(key.created_at),
                     expires,
+                    used,
+                    key.last_used_ip.as_deref().unwrap_or("-"),
                     key.label
                 );
             }
@@ -109,6 +123,13 @@ pub async fn run(config: Config, command: KeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a Unix time.
+fn minute(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute()))
+        .unwrap_or_default()
 }
 
 /// `YYYY-MM-DD` of a Unix time.

@@ -93,7 +93,12 @@ impl App {
         let audit = AuditLog::open(&config.audit_path())
             .with_context(|| format!("opening {}", config.audit_path().display()))?;
         let (pool, server_key) = open_state(&config).await?;
-        let keys = KeyStore::new(pool.clone(), server_key.clone()).cached(&config.database_path());
+        let keys = KeyStore::new(pool.clone(), server_key.clone())
+            .cached(&config.database_path())
+            .audited(
+                audit.clone(),
+                Duration::from_secs(config.key_use_audit_secs),
+            );
         let login = Arc::new(crate::auth::login::build(
             &config,
             pool,

@@ -19,7 +19,7 @@ use super::paths::check_raw_path;
 use super::router::{text, DAV_PREFIX};
 use super::xml_guard::{too_deep, MAX_XML_DEPTH};
 use crate::audit::AuditEvent;
-use crate::auth::{parse_basic, Principal, Role};
+use crate::auth::{parse_basic, KeyUse, Principal, Role};
 use crate::dav::{DavContext, DepositLs};
 use crate::deposit::Actor;
 
@@ -274,7 +274,11 @@ async fn authenticate(
     let Some((account, secret)) = parse_basic(&header_value) else {
         return Err(challenge("en-tête d'authentification illisible"));
     };
-    match app.keys.verify(&account, &secret).await {
+    let used = KeyUse {
+        client_ip,
+        user_agent,
+    };
+    match app.keys.verify_use(&account, &secret, &used).await {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => {
             let shown = loggable_account(&account);

@@ -1,6 +1,6 @@
 //! A real OpenLDAP `slapd` for tests: a throwaway slapd.conf (mdb backend) and an LDIF of
-//! agents, schools and a crisis-cell group in a temp directory, loaded with `slapadd`, served
-//! on 127.0.0.1 and a free port, stopped when dropped.
+//! agents, schools, a crisis-cell group and a helpdesk group in a temp directory, loaded with
+//! `slapadd`, served on 127.0.0.1 and a free port, stopped when dropped.
 #![allow(dead_code)]
 
 use std::net::TcpStream;
@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 pub const SUFFIX: &str = "dc=ppms,dc=test";
 pub const CRISIS_GROUP: &str = "cn=cellule-de-crise,ou=groups,dc=ppms,dc=test";
+pub const HELPDESK_GROUP: &str = "cn=guichet-unique,ou=groups,dc=ppms,dc=test";
 pub const PEOPLE_TEMPLATE: &str = "uid={account},ou=people,dc=ppms,dc=test";
 /// Passwords in the directory.
 pub const JDUPONT_PASSWORD: &str = "jd-ldap-password";
 pub const MMARTIN_PASSWORD: &str = "mm-ldap-password";
+pub const GDURAND_PASSWORD: &str = "gd-ldap-password";
 pub const ARBRE_SEC_LDAP_PASSWORD: &str = "arbre-sec-ldap";
 /// Longest wait for slapd to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -64,6 +66,13 @@ cn: Marc Martin
 sn: Martin
 userPassword: {MMARTIN_PASSWORD}
 
+dn: uid=gdurand,ou=people,{SUFFIX}
+objectClass: inetOrgPerson
+uid: gdurand
+cn: Guy Durand
+sn: Durand
+userPassword: {GDURAND_PASSWORD}
+
 dn: uid=ce.0752401C,ou=schools,{SUFFIX}
 objectClass: account
 objectClass: simpleSecurityObject
@@ -80,6 +89,11 @@ dn: {CRISIS_GROUP}
 objectClass: groupOfNames
 cn: cellule-de-crise
 member: uid=jdupont,ou=people,{SUFFIX}
+
+dn: {HELPDESK_GROUP}
+objectClass: groupOfUniqueNames
+cn: guichet-unique
+uniqueMember: uid=gdurand,ou=people,{SUFFIX}
 "
     )
 }
