@@ -1,5 +1,6 @@
-//! The crisis cell's report endpoints, authenticated like WebDAV (Basic with a mount key) and
-//! open to the crisis cell only (401 without valid credentials, 403 for a school):
+//! The crisis cell's report endpoints, authenticated like WebDAV (Basic with a mount key) or by
+//! a crisis-cell login session's cookie, and open to the crisis cell only (401 without valid
+//! credentials, 403 for a school or the helpdesk):
 //!
 //! - `GET /api/v1/coverage`: coverage per postal code and establishment (JSON);
 //! - `GET /api/v1/coverage.csv`: the same as CSV (see `report::coverage::Coverage::to_csv`);
@@ -8,11 +9,14 @@
 //! - `GET /api/v1/export/<postal code>.zip`: the current plans of a postal code;
 //! - `GET /api/v1/export/school/<RNE>.zip`: the current plans of one establishment. By RNE
 //!   rather than by folder name: an RNE is short, ASCII and stable, a folder name needs
-//!   percent-encoding and changes when a namesake arrives.
+//!   percent-encoding and changes when a namesake arrives;
+//! - `GET /api/v1/tree`, `tree/<postal code>`, `schools/<RNE>`: the tree (see `tree`).
 //!
 //! Every refusal carries a French reason as `{"error": "..."}`; exports are audited.
 
 mod body;
+mod session;
+mod tree;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -39,6 +43,9 @@ pub const ROUTES: &[&str] = &[
     "search",
     "export/{postal_code}.zip",
     "export/school/{rne}.zip",
+    "tree",
+    "tree/{postal_code}",
+    "schools/{rne}",
 ];
 /// Longest search text accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -108,6 +115,9 @@ pub async fn handle(app: &Arc<App>, client: IpAddr, req: Request<Incoming>) -> A
     let response = match rest {
         "coverage" | "coverage.csv" => coverage(app, rest == "coverage.csv").await,
         "search" => search(app, query).await,
+        "tree" => tree::overview(app).await,
+        _ if rest.starts_with("tree/") => tree::postal_code(app, &rest["tree/".len()..]).await,
+        _ if rest.starts_with("schools/") => tree::school(app, &rest["schools/".len()..]).await,
         _ => export(app, &principal, client, rest).await,
     };
     (response, Some(account), 0)
@@ -131,7 +141,10 @@ async fn authenticate(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return Err(challenge("identifiant et clé de montage requis"));
+        return match session::principal(app, req.headers()).await? {
+            Some(principal) => Ok(principal),
+            None => Err(challenge("identifiant et clé de montage requis")),
+        };
     };
     if value.len() > MAX_AUTH_HEADER_BYTES {
         return Err(challenge("en-tête d'authentification trop long"));
@@ -257,21 +270,15 @@ async fn search(app: &Arc<App>, query: &str) -> Response<Body> {
     };
     let cached = app.search_index.clone();
     let found = blocking(app, move |app| {
-        let mut index = cached.lock().unwrap_or_else(|e| e.into_inner());
         let deposits = deposits(app);
-        match index.as_mut() {
-            Some(index) => index.refresh(&deposits)?,
-            None => *index = Some(SearchIndex::build(app.fs.directory(), &deposits)?),
-        }
-        Ok(index.as_ref().map(|index| index.search(&text, limit)))
+        SearchIndex::query_cached(&cached, app.fs.directory(), &deposits, &text, limit)
     })
     .await;
     match found {
-        Ok(Some(results)) => match serde_json::to_value(&results) {
+        Ok(results) => match serde_json::to_value(&results) {
             Ok(value) => json_response(StatusCode::OK, value),
             Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "erreur interne"),
         },
-        Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "erreur interne"),
         Err(response) => response,
     }
 }

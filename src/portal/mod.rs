@@ -5,6 +5,7 @@
 //! Who is asking comes from the login session's cookie; this module knows no WebDAV.
 
 mod assets;
+mod cell;
 mod layout;
 
 pub(crate) use layout::{esc, html_page, Nav};
@@ -21,14 +22,13 @@ use crate::server::App;
 
 /// Whether the portal answers this path (the router sends it here).
 pub fn is_portal_path(path: &str) -> bool {
-    path == "/" || path == "/accueil" || assets::is_asset_path(path)
+    path == "/" || path == "/accueil" || cell::is_cell_path(path) || assets::is_asset_path(path)
 }
 
 /// The answer, the account to log, and the bytes received.
 pub type Answer = (Response<Body>, Option<String>, u64);
 
 pub async fn handle(app: &Arc<App>, client: IpAddr, req: Request<Incoming>) -> Answer {
-    let _ = client;
     let path = req.uri().path().to_string();
     if let Some(response) = assets::serve(&path) {
         return (response, None, 0);
@@ -46,6 +46,9 @@ pub async fn handle(app: &Arc<App>, client: IpAddr, req: Request<Incoming>) -> A
             return (page, None, 0);
         }
     };
+    if cell::is_cell_path(&path) {
+        return cell::handle(app, client, &req, session).await;
+    }
     let who = session.as_ref().and_then(|s| s.agent.clone());
     let nav = Nav::for_session(session.as_ref());
     let response = match path.as_str() {

@@ -136,54 +136,11 @@ impl Coverage {
         policy: &DepositPolicy,
         deposits: &Deposits<'_>,
     ) -> io::Result<Coverage> {
-        let kinds: Vec<KindInfo> = policy
-            .plan_kinds
-            .iter()
-            .map(|k| KindInfo {
-                id: k.id.clone(),
-                label: k.label.clone(),
-                expected: k.id != OTHER,
-            })
-            .collect();
+        let kinds = kind_infos(policy);
         let mut totals = Totals::default();
         let mut postal_codes = Vec::new();
         for code in directory.postal_codes() {
-            let mut postal = PostalCoverage {
-                postal_code: code.to_string(),
-                establishments: 0,
-                with_deposits: 0,
-                deposits: 0,
-                bytes: 0,
-                last_deposit: None,
-                per_kind: kinds.iter().map(|k| (k.id.clone(), 0)).collect(),
-                missing: kinds
-                    .iter()
-                    .filter(|k| k.expected)
-                    .map(|k| (k.id.clone(), Vec::new()))
-                    .collect(),
-                complete: 0,
-                schools: Vec::new(),
-            };
-            for (folder, establishment) in directory.in_postal_code(code) {
-                let school = school(establishment, folder, &kinds, policy, deposits)?;
-                postal.establishments += 1;
-                postal.with_deposits += usize::from(school.deposits > 0);
-                postal.deposits += school.deposits;
-                postal.bytes += school.bytes;
-                if let Some(last) = &school.last_deposit {
-                    postal.last_deposit = later(postal.last_deposit.take(), last);
-                }
-                for kind in &school.kinds {
-                    *postal.per_kind.entry(kind.clone()).or_default() += 1;
-                }
-                for kind in &school.missing {
-                    if let Some(list) = postal.missing.get_mut(kind) {
-                        list.push(school.rne.clone());
-                    }
-                }
-                postal.complete += usize::from(school.missing.is_empty());
-                postal.schools.push(school);
-            }
+            let postal = postal(directory, code, &kinds, policy, deposits)?;
             totals.establishments += postal.establishments;
             totals.with_deposits += postal.with_deposits;
             totals.deposits += postal.deposits;
@@ -205,16 +162,7 @@ impl Coverage {
             if directory.get(&rne).is_some() {
                 continue;
             }
-            let stranger = Establishment {
-                rne: rne.clone(),
-                name: String::new(),
-                kind: String::new(),
-                sector: String::new(),
-                address: String::new(),
-                postal_code: UNLISTED.to_string(),
-                commune: String::new(),
-            };
-            let school = school(&stranger, rne.as_str(), &kinds, policy, deposits)?;
+            let school = school(&stranger(&rne), rne.as_str(), &kinds, policy, deposits)?;
             if school.deposits > 0 {
                 unlisted.push(school);
             }
@@ -298,6 +246,109 @@ impl Coverage {
         }
         out
     }
+}
+
+/// The plan kinds of the policy, as the report lists them.
+pub fn kind_infos(policy: &DepositPolicy) -> Vec<KindInfo> {
+    policy
+        .plan_kinds
+        .iter()
+        .map(|k| KindInfo {
+            id: k.id.clone(),
+            label: k.label.clone(),
+            expected: k.id != OTHER,
+        })
+        .collect()
+}
+
+/// The coverage of one postal code, or `None` when the directory does not have it.
+pub fn postal_coverage(
+    directory: &Directory,
+    policy: &DepositPolicy,
+    deposits: &Deposits<'_>,
+    postal_code: &str,
+) -> io::Result<Option<PostalCoverage>> {
+    if directory.in_postal_code(postal_code).next().is_none() {
+        return Ok(None);
+    }
+    let kinds = kind_infos(policy);
+    postal(directory, postal_code, &kinds, policy, deposits).map(Some)
+}
+
+/// The coverage of one establishment, files included: one of the directory, or one absent
+/// from it that has deposits (filed under [`UNLISTED`]); `None` otherwise.
+pub fn school_coverage(
+    directory: &Directory,
+    policy: &DepositPolicy,
+    deposits: &Deposits<'_>,
+    rne: &Rne,
+) -> io::Result<Option<SchoolCoverage>> {
+    let kinds = kind_infos(policy);
+    if let (Some(establishment), Some(folder)) = (directory.get(rne), directory.folder_name(rne)) {
+        return school(establishment, folder, &kinds, policy, deposits).map(Some);
+    }
+    let found = school(&stranger(rne), rne.as_str(), &kinds, policy, deposits)?;
+    Ok((found.deposits > 0).then_some(found))
+}
+
+/// An establishment absent from the directory, as the report files it.
+fn stranger(rne: &Rne) -> Establishment {
+    Establishment {
+        rne: rne.clone(),
+        name: String::new(),
+        kind: String::new(),
+        sector: String::new(),
+        address: String::new(),
+        postal_code: UNLISTED.to_string(),
+        commune: String::new(),
+    }
+}
+
+/// The coverage of the establishments of one postal code, in tree order.
+fn postal(
+    directory: &Directory,
+    code: &str,
+    kinds: &[KindInfo],
+    policy: &DepositPolicy,
+    deposits: &Deposits<'_>,
+) -> io::Result<PostalCoverage> {
+    let mut postal = PostalCoverage {
+        postal_code: code.to_string(),
+        establishments: 0,
+        with_deposits: 0,
+        deposits: 0,
+        bytes: 0,
+        last_deposit: None,
+        per_kind: kinds.iter().map(|k| (k.id.clone(), 0)).collect(),
+        missing: kinds
+            .iter()
+            .filter(|k| k.expected)
+            .map(|k| (k.id.clone(), Vec::new()))
+            .collect(),
+        complete: 0,
+        schools: Vec::new(),
+    };
+    for (folder, establishment) in directory.in_postal_code(code) {
+        let school = school(establishment, folder, kinds, policy, deposits)?;
+        postal.establishments += 1;
+        postal.with_deposits += usize::from(school.deposits > 0);
+        postal.deposits += school.deposits;
+        postal.bytes += school.bytes;
+        if let Some(last) = &school.last_deposit {
+            postal.last_deposit = later(postal.last_deposit.take(), last);
+        }
+        for kind in &school.kinds {
+            *postal.per_kind.entry(kind.clone()).or_default() += 1;
+        }
+        for kind in &school.missing {
+            if let Some(list) = postal.missing.get_mut(kind) {
+                list.push(school.rne.clone());
+            }
+        }
+        postal.complete += usize::from(school.missing.is_empty());
+        postal.schools.push(school);
+    }
+    Ok(postal)
 }
 
 /// The coverage of one establishment.

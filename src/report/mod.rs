@@ -1,11 +1,13 @@
 //! Crisis-cell reports over the directory and the store: the plan kind of each deposit
-//! (`kind`), coverage per postal code and establishment (`coverage`), search (`search`) and
-//! streamed ZIP exports (`export`). Reads only: knows no HTTP, writes nothing to the store.
+//! (`kind`), coverage per postal code and establishment (`coverage`), the tree's summaries
+//! (`tree`), search (`search`) and streamed ZIP exports (`export`). Reads only: knows no HTTP,
+//! writes nothing to the store.
 
 pub mod coverage;
 pub mod export;
 pub mod kind;
 pub mod search;
+pub mod tree;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -178,6 +179,25 @@ impl SearchIndex {
                 .retain(|rne, _| schools.binary_search(rne).is_ok());
         }
         Ok(())
+    }
+
+    /// Answers a query on the index kept in `cache`: built on first use, brought up to date
+    /// with the store before each query (see [`SearchIndex::refresh`]). Blocking file reads:
+    /// call it off the async threads.
+    pub fn query_cached(
+        cache: &Mutex<Option<SearchIndex>>,
+        directory: &Directory,
+        deposits: &Deposits<'_>,
+        text: &str,
+        limit: usize,
+    ) -> io::Result<Results> {
+        let mut index = cache.lock().unwrap_or_else(|e| e.into_inner());
+        match index.as_mut() {
+            Some(index) => index.refresh(deposits)?,
+            None => *index = Some(SearchIndex::build(directory, deposits)?),
+        }
+        let index = index.as_ref().expect("the index was just built");
+        Ok(index.search(text, limit))
     }
 
     /// Number of establishments indexed.
