@@ -43,6 +43,9 @@ pub struct Config {
     pub key_validity_days: u64,
     /// A mount key's use is audited (and its `last_used_at` written) at most this often.
     pub key_use_audit_secs: u64,
+    /// Portal: the helpdesk contact shown to schools, and the most files of one form.
+    pub helpdesk_contact: String,
+    pub portal_max_files_per_form: usize,
     /// 64 hex characters; when absent the key lives in `<state_dir>/server.key`.
     #[serde(default)]
     pub server_key: Option<String>,

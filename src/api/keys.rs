@@ -48,7 +48,7 @@ fn audit_key(
 }
 
 /// Mints a key for `subject` with the configured validity, audited.
-pub(super) async fn issue(
+pub(crate) async fn issue(
     app: &App,
     req: &ApiRequest,
     session: &Session,
@@ -68,7 +68,7 @@ pub(super) async fn issue(
 }
 
 /// The WebDAV URL of this server as the client reached it.
-pub(super) fn dav_url(app: &App, req: &ApiRequest) -> String {
+pub(crate) fn dav_url(app: &App, req: &ApiRequest) -> String {
     let scheme = if app.tls.is_some() { "https" } else { "http" };
     let host = req
         .headers
@@ -97,14 +97,10 @@ pub(super) async fn collection(
                 return Ok((error(StatusCode::FORBIDDEN, message), who));
             }
             let all = asked_all || session.role == Some(SessionRole::Helpdesk);
-            let keys = match app.keys.list().await {
+            let keys = match keys_of(app, &session, all).await {
                 Ok(keys) => keys,
                 Err(err) => return Ok((internal(&err), who)),
             };
-            let keys: Vec<_> = keys
-                .into_iter()
-                .filter(|k| all || k.account.eq_ignore_ascii_case(&account))
-                .collect();
             if all {
                 app.audit.record(AuditEvent {
                     event: "keys_listed",
@@ -180,37 +176,58 @@ pub(super) async fn item(
             who,
         ));
     }
-    let account = session.account.clone().unwrap_or_default();
-    let keys = match app.keys.list().await {
-        Ok(keys) => keys,
-        Err(err) => return Ok((internal(&err), who)),
-    };
-    let Some(key) = keys
-        .into_iter()
-        .find(|k| k.id == id && (session.helpdesk || k.account.eq_ignore_ascii_case(&account)))
-    else {
-        return Ok((error(StatusCode::NOT_FOUND, "clé introuvable"), who));
-    };
-    match app.keys.revoke(&key.id).await {
-        Ok(true) => {
-            let rne = key.rne.clone();
-            audit_key(
-                app,
-                req,
-                &session,
-                "key_revoked",
-                &key.id,
-                &key.account,
-                rne,
-            );
-            Ok((
-                json_response(StatusCode::OK, json!({ "revoked": key.id })),
-                who,
-            ))
-        }
-        Ok(false) => Ok((error(StatusCode::CONFLICT, "clé déjà révoquée"), who)),
+    match revoke(app, req, &session, id).await {
+        Ok(Revoked::Done) => Ok((json_response(StatusCode::OK, json!({ "revoked": id })), who)),
+        Ok(Revoked::NotFound) => Ok((error(StatusCode::NOT_FOUND, "clé introuvable"), who)),
+        Ok(Revoked::Already) => Ok((error(StatusCode::CONFLICT, "clé déjà révoquée"), who)),
         Err(err) => Ok((internal(&err), who)),
     }
+}
+
+/// What [`revoke`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revoked {
+    Done,
+    /// No such key among those the session may revoke.
+    NotFound,
+    Already,
+}
+
+/// The logged-in session's account's keys, or every key for the helpdesk when `all`.
+pub(crate) async fn keys_of(
+    app: &App,
+    session: &Session,
+    all: bool,
+) -> Result<Vec<crate::auth::KeyRecord>, KeyError> {
+    let account = session.account.clone().unwrap_or_default();
+    let all = all && session.helpdesk;
+    Ok(app
+        .keys
+        .list()
+        .await?
+        .into_iter()
+        .filter(|k| all || k.account.eq_ignore_ascii_case(&account))
+        .collect())
+}
+
+/// Revokes key `id` when the session may (its own account's keys; any key for the
+/// helpdesk), audited.
+pub(crate) async fn revoke(
+    app: &App,
+    req: &ApiRequest,
+    session: &Session,
+    id: &str,
+) -> Result<Revoked, KeyError> {
+    let keys = keys_of(app, session, true).await?;
+    let Some(key) = keys.into_iter().find(|k| k.id == id) else {
+        return Ok(Revoked::NotFound);
+    };
+    if !app.keys.revoke(&key.id).await? {
+        return Ok(Revoked::Already);
+    }
+    let rne = key.rne.clone();
+    audit_key(app, req, session, "key_revoked", &key.id, &key.account, rne);
+    Ok(Revoked::Done)
 }
 
 fn internal(err: &dyn std::fmt::Display) -> Response<Body> {

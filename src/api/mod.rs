@@ -1,12 +1,12 @@
 //! The JSON API under `/api/v1/`: the staged login (`login`, `login/stage1..3`, `logout`) and
 //! the mount keys of the logged-in session (`mount-keys`). A session cookie carries the login;
 //! every state-changing request (POST, DELETE) must echo the session's CSRF token in the
-//! `X-CSRF-Token` header. Messages shown to users are French.
+//! `X-CSRF-Token` header. Messages shown to users are French. The school's deposits
+//! (`deposits`) stream their bodies and are routed to [`deposits`] before this module's
+//! collected-body handler.
 
-mod keys;
-mod page;
-
-pub use page::PAGE as LOGIN_PAGE;
+pub mod deposits;
+pub(crate) mod keys;
 pub mod reports;
 
 use std::net::IpAddr;
@@ -30,9 +30,9 @@ use crate::server::App;
 pub const API_PREFIX: &str = "/api/v1/";
 /// Largest JSON body the API reads.
 const MAX_BODY_BYTES: usize = 16 * 1024;
-const CSRF_REFUSED: &str = "jeton CSRF manquant ou invalide : rechargez la page";
-const NOT_LOGGED_IN: &str = "connexion requise";
-const UNAVAILABLE: &str = "service momentanément indisponible";
+pub(crate) const CSRF_REFUSED: &str = "jeton CSRF manquant ou invalide : rechargez la page";
+pub(crate) const NOT_LOGGED_IN: &str = "connexion requise";
+pub(crate) const UNAVAILABLE: &str = "service momentanément indisponible";
 
 /// A request as the API handlers see it.
 pub(crate) struct ApiRequest {
@@ -110,9 +110,19 @@ pub async fn handle(
 }
 
 /// The session named by the request's cookie, if it is alive.
-async fn current_session(app: &App, req: &ApiRequest) -> Result<Option<Session>, sqlx::Error> {
-    let Some(id) = req
-        .headers
+pub(crate) async fn current_session(
+    app: &App,
+    req: &ApiRequest,
+) -> Result<Option<Session>, sqlx::Error> {
+    session_from_headers(app, &req.headers).await
+}
+
+/// The session named by the cookie among `headers`, if it is alive (at any stage).
+pub(crate) async fn session_from_headers(
+    app: &App,
+    headers: &http::HeaderMap,
+) -> Result<Option<Session>, sqlx::Error> {
+    let Some(id) = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -123,7 +133,7 @@ async fn current_session(app: &App, req: &ApiRequest) -> Result<Option<Session>,
     app.login.sessions.find(id, app.login.now()).await
 }
 
-fn cookie_header(app: &App, id: &str) -> HeaderValue {
+pub(crate) fn cookie_header(app: &App, id: &str) -> HeaderValue {
     let max_age = app.config.session_lifetime_secs as i64;
     HeaderValue::from_str(&set_cookie(id, max_age, app.tls.is_some()))
         .expect("cookie value is base64url")
@@ -138,7 +148,7 @@ fn csrf_ok(req: &ApiRequest, session: &Session) -> bool {
 }
 
 /// Whether `token` (from a header or a form field) is the session's CSRF token.
-fn csrf_ok_token(session: &Session, token: &str) -> bool {
+pub(crate) fn csrf_ok_token(session: &Session, token: &str) -> bool {
     !token.is_empty() && session.csrf_matches(token)
 }
 
@@ -176,9 +186,6 @@ fn state_json(session: &Session) -> serde_json::Value {
 pub(crate) type Answer = (Response<Body>, Option<String>);
 
 async fn route(app: &Arc<App>, req: &ApiRequest) -> Result<Answer, sqlx::Error> {
-    if req.path == page::PAGE || req.path.starts_with("/connexion/") {
-        return page::handle(app, req).await;
-    }
     let rest = req.path.strip_prefix(API_PREFIX).unwrap_or_default();
     let session = current_session(app, req).await?;
     if rest == "login" && req.method == Method::GET {

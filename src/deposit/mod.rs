@@ -298,13 +298,20 @@ impl PendingDeposit {
     }
 
     /// Runs the final checks and commits the deposit as the next version of its name.
-    pub async fn finish(mut self) -> Result<StoredFile, DepositError> {
+    pub async fn finish(self) -> Result<StoredFile, DepositError> {
+        self.finish_telling().await.map(|(stored, _)| stored)
+    }
+
+    /// Like [`PendingDeposit::finish`], also telling whether a new version was stored (false
+    /// when the content equalled the latest version's, which is then kept as it was).
+    pub async fn finish_telling(mut self) -> Result<(StoredFile, bool), DepositError> {
         let result = self.finish_checked().await;
         match &result {
             Ok(stored) => self.audit_success(stored),
             Err(err) => self.fail(err),
         }
-        result
+        let new_version = !self.unchanged;
+        result.map(|stored| (stored, new_version))
     }
 
     async fn finish_checked(&mut self) -> Result<StoredFile, DepositError> {

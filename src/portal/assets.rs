@@ -19,6 +19,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("assets/portal.js"),
     ),
+    (
+        "depot.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/depot.js"),
+    ),
 ];
 
 pub fn is_asset_path(path: &str) -> bool {

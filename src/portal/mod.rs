@@ -5,8 +5,10 @@
 //! Who is asking comes from the login session's cookie; this module knows no WebDAV.
 
 mod assets;
-mod cell;
+mod depot;
+mod home;
 mod layout;
+mod login;
 
 pub(crate) use layout::{esc, html_page, Nav};
 
@@ -22,7 +24,11 @@ use crate::server::App;
 
 /// Whether the portal answers this path (the router sends it here).
 pub fn is_portal_path(path: &str) -> bool {
-    path == "/" || path == "/accueil" || cell::is_cell_path(path) || assets::is_asset_path(path)
+    path == "/"
+        || path == "/accueil"
+        || path == depot::PAGE
+        || login::is_login_path(path)
+        || assets::is_asset_path(path)
 }
 
 /// The answer, the account to log, and the bytes received.
@@ -32,6 +38,9 @@ pub async fn handle(app: &Arc<App>, client: IpAddr, req: Request<Incoming>) -> A
     let path = req.uri().path().to_string();
     if let Some(response) = assets::serve(&path) {
         return (response, None, 0);
+    }
+    if login::is_login_path(&path) {
+        return login::handle(app, client, req).await;
     }
     let session = match session_of(app, req.headers()).await {
         Ok(session) => session,
@@ -46,21 +55,11 @@ pub async fn handle(app: &Arc<App>, client: IpAddr, req: Request<Incoming>) -> A
             return (page, None, 0);
         }
     };
-    if cell::is_cell_path(&path) {
-        return cell::handle(app, client, &req, session).await;
-    }
     let who = session.as_ref().and_then(|s| s.agent.clone());
     let nav = Nav::for_session(session.as_ref());
     let response = match path.as_str() {
-        "/" | "/accueil" => {
-            let account = logged_in(session).and_then(|s| s.account);
-            html_page(
-                StatusCode::OK,
-                "Accueil",
-                nav,
-                &home_body(account.as_deref()),
-            )
-        }
+        "/" | "/accueil" => home::page(app, logged_in(session).as_ref(), nav),
+        depot::PAGE => return depot::handle(app, client, req, session).await,
         _ => html_page(
             StatusCode::NOT_FOUND,
             "Page introuvable",
@@ -90,12 +89,4 @@ pub(crate) async fn session_of(
 /// The session if it finished the three stages.
 pub(crate) fn logged_in(session: Option<Session>) -> Option<Session> {
     session.filter(|s| s.stage == Stage::Done)
-}
-
-fn home_body(account: Option<&str>) -> String {
-    let who = match account {
-        Some(account) => format!("<p>Connecté : <strong>{}</strong></p>", esc(account)),
-        None => "<p><a href=\"/connexion\">Se connecter</a></p>".to_string(),
-    };
-    format!("<p>Serveur de dépôt des plans particuliers de mise en sûreté.</p>{who}")
 }

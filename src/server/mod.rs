@@ -13,6 +13,7 @@ mod tls;
 mod xml_guard;
 
 pub use app::{load_directory, load_policy, open_keys, open_state, App};
+pub(crate) use body::{BodyFault, GuardedBody};
 pub use paths::check_raw_path;
 pub use tls::{self_signed, TlsState};
 

@@ -66,10 +66,10 @@ async fn dispatch(
     if crate::api::reports::is_report_path(path) {
         return crate::api::reports::handle(app, client, req).await;
     }
-    if path.starts_with(crate::api::API_PREFIX)
-        || path == crate::api::LOGIN_PAGE
-        || path.starts_with("/connexion/")
-    {
+    if crate::api::deposits::is_deposits_path(path) {
+        return crate::api::deposits::handle(app, client, req).await;
+    }
+    if path.starts_with(crate::api::API_PREFIX) {
         return crate::api::handle(app, client, req).await;
     }
     if path == DAV_PREFIX || path.starts_with("/dav/") {

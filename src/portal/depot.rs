@@ -1,0 +1,619 @@
+//! "PPMS et plans" at `/depot`, for schools: the deposit form and the list of what the school
+//! has deposited. Without JavaScript the form posts `multipart/form-data` here, parsed as a
+//! stream: each file part goes chunk by chunk through the deposit service (the one path every
+//! deposit takes), and the answer lists each file's outcome. With JavaScript, `depot.js` sends
+//! each file to `PUT /api/v1/deposits/{name}` instead, with a progress bar per file.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use dav_server::body::Body;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
+
+use super::{esc, html_page, Answer, Nav};
+use crate::api::deposits::{actor, body_fault, listing, school_of, DepositRow, SCHOOLS_ONLY};
+use crate::auth::session::{Session, Stage};
+use crate::deposit::{Actor, DepositError};
+use crate::directory::Rne;
+use crate::policy::DepositPolicy;
+use crate::server::{App, GuardedBody};
+use crate::storage::StoredFile;
+
+/// Where the page lives.
+pub const PAGE: &str = "/depot";
+/// Name of the form's file input (and of its parts).
+const FILES_FIELD: &str = "fichiers";
+/// Longest CSRF or kind field read: both are short tokens (43 and at most 64 characters).
+const MAX_SMALL_FIELD_BYTES: u64 = 256;
+/// Room for a part's headers and boundary, per file, in the bound of a whole form.
+const PART_OVERHEAD_BYTES: u64 = 64 * 1024;
+/// How far past `max_file_bytes` the parser lets a file part run: more than a chunk, so the
+/// deposit service sees the oversized file first and refuses it with its audited reason.
+const FIELD_SLACK_BYTES: u64 = 1024 * 1024;
+/// Characters of the sha256 shown in the table (the whole hash is in the title).
+const SHORT_HASH_CHARS: usize = 12;
+
+/// A size as people read it, in French (binary multiples).
+pub(super) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["Ko", "Mo", "Go", "To"];
+    if bytes < 1024 {
+        return format!("{bytes} octet{}", if bytes > 1 { "s" } else { "" });
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let text = if value < 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    format!("{} {}", text.replace('.', ","), UNITS[unit])
+}
+
+/// The extensions the policy accepts, in its order, without duplicates.
+pub(super) fn accepted_extensions(policy: &DepositPolicy) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for ext in policy.allowed_types.iter().flat_map(|t| &t.extensions) {
+        if !all.contains(ext) {
+            all.push(ext.clone());
+        }
+    }
+    all
+}
+
+/// Last Sunday of `month` in `year`, at 01:00 UTC (when France changes its clocks).
+fn last_sunday_1h_utc(year: i32, month: Month) -> Option<OffsetDateTime> {
+    let next_first = match month {
+        Month::December => Date::from_calendar_date(year + 1, Month::January, 1),
+        _ => Date::from_calendar_date(year, month.next(), 1),
+    }
+    .ok()?;
+    let mut day = next_first.previous_day()?;
+    while day.weekday() != Weekday::Sunday {
+        day = day.previous_day()?;
+    }
+    Some(day.with_hms(1, 0, 0).ok()?.assume_utc())
+}
+
+/// A Unix time as a date and hour in Paris (`17/03/2030 11:00`): summer time from the last
+/// Sunday of March to the last Sunday of October, as the European rule sets it.
+pub(crate) fn paris_time(unix: i64) -> String {
+    let Ok(utc) = OffsetDateTime::from_unix_timestamp(unix) else {
+        return "—".into();
+    };
+    let summer = match (
+        last_sunday_1h_utc(utc.year(), Month::March),
+        last_sunday_1h_utc(utc.year(), Month::October),
+    ) {
+        (Some(start), Some(end)) => utc >= start && utc < end,
+        _ => false,
+    };
+    let hours = if summer { 2 } else { 1 };
+    let offset = UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC);
+    let local = utc.to_offset(offset);
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02}",
+        local.day(),
+        u8::from(local.month()),
+        local.year(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// An RFC 3339 time as [`paris_time`] shows it.
+fn paris_time_rfc3339(text: &str) -> String {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| paris_time(t.unix_timestamp()))
+        .unwrap_or_else(|_| "—".into())
+}
+
+fn see_other(location: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    let headers = response.headers_mut();
+    headers.insert(header::LOCATION, HeaderValue::from_static(location));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /depot` (the page) and `POST /depot` (the form without JavaScript).
+pub(super) async fn handle(
+    app: &Arc<App>,
+    client: IpAddr,
+    req: Request<Incoming>,
+    session: Option<Session>,
+) -> Answer {
+    let Some(session) = session.filter(|s| s.stage == Stage::Done) else {
+        return (see_other("/connexion"), None, 0);
+    };
+    let who = session.agent.clone();
+    let nav = Nav::for_session(Some(&session));
+    let Some(rne) = school_of(&session).cloned() else {
+        let body = format!(
+            "<p class=\"alert\" role=\"alert\">Page {}.</p><p><a href=\"/\">Accueil</a></p>",
+            esc(SCHOOLS_ONLY)
+        );
+        return (
+            html_page(StatusCode::FORBIDDEN, "PPMS et plans", nav, &body),
+            who,
+            0,
+        );
+    };
+    match *req.method() {
+        Method::GET | Method::HEAD => {
+            let body = page_body(app, &session, &rne, "");
+            (
+                html_page(StatusCode::OK, "PPMS et plans", nav, &body),
+                who,
+                0,
+            )
+        }
+        Method::POST => {
+            let (status, report, received) = receive(app, client, &session, &rne, req).await;
+            let body = page_body(app, &session, &rne, &report);
+            (
+                html_page(status, "PPMS et plans", nav, &body),
+                who,
+                received,
+            )
+        }
+        _ => {
+            let body = "<p>Méthode non autorisée.</p>";
+            let page = html_page(StatusCode::METHOD_NOT_ALLOWED, "PPMS et plans", nav, body);
+            (page, who, 0)
+        }
+    }
+}
+
+/// The form, then `report` (the outcome of a form just sent), then the school's deposits.
+fn page_body(app: &App, session: &Session, rne: &Rne, report: &str) -> String {
+    let policy = app.fs.policy();
+    let extensions = accepted_extensions(policy);
+    let accept: Vec<String> = extensions.iter().map(|e| format!(".{e}")).collect();
+    let options: String = policy
+        .plan_kinds
+        .iter()
+        .map(|k| {
+            format!(
+                "<option value=\"{}\">{}</option>",
+                esc(&k.id),
+                esc(&k.label)
+            )
+        })
+        .collect();
+    let csrf = esc(&session.csrf);
+    let max_files = app.config.portal_max_files_per_form;
+    let form = format!(
+        "<p>Établissement <strong>{rne}</strong> : vos fichiers seront nommés \
+         <code>{rne}-…</code>. Votre dossier est créé par votre premier dépôt.</p>\
+         <form id=\"form-depot\" class=\"card\" method=\"post\" action=\"{PAGE}\" \
+         enctype=\"multipart/form-data\" data-csrf=\"{csrf}\" data-max-bytes=\"{max}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p><label for=\"kind\">Type de document</label><br>\
+         <select id=\"kind\" name=\"kind\">{options}</select><br>\
+         <span class=\"hint\" id=\"aide-kind\">S'applique à tous les fichiers choisis ; avec \
+         JavaScript, vous pouvez ensuite le changer pour chaque fichier.</span></p>\
+         <div class=\"dropzone\" id=\"zone-depot\">\
+         <p><label for=\"{FILES_FIELD}\">Sélectionner des fichiers</label> \
+         <span class=\"hint js-only\">(ou glissez-les ici)</span></p>\
+         <input type=\"file\" id=\"{FILES_FIELD}\" name=\"{FILES_FIELD}\" multiple required \
+         accept=\"{accept}\" aria-describedby=\"aide-fichiers\">\
+         <p class=\"hint\" id=\"aide-fichiers\">Formats acceptés : {types}. Taille maximale \
+         d'un fichier : {max_text}. {max_files} fichiers au plus par envoi.</p></div>\
+         <div id=\"liste-fichiers\" class=\"file-list\"></div>\
+         <p><button type=\"submit\" id=\"deposer\">Déposer</button></p>\
+         <p id=\"etat-depot\" class=\"hint\" role=\"status\" aria-live=\"polite\"></p>\
+         </form>",
+        rne = esc(rne.as_str()),
+        max = policy.max_file_bytes,
+        accept = esc(&accept.join(",")),
+        types = esc(&extensions.join(", ")),
+        max_text = human_bytes(policy.max_file_bytes),
+    );
+    let table = match listing(app, rne) {
+        Ok(rows) => deposits_table(&rows),
+        Err(err) => {
+            tracing::error!(error = %err, rne = %rne, "listing deposits failed");
+            "<p class=\"alert\" role=\"alert\">Liste des dépôts momentanément indisponible.</p>"
+                .into()
+        }
+    };
+    format!(
+        "{report}{form}<h2>Vos dépôts</h2>{table}\
+         <script src=\"/static/depot.js\" defer></script>"
+    )
+}
+
+/// The table of a school's deposits (`id="depots"`, which `depot.js` refreshes).
+fn deposits_table(rows: &[DepositRow]) -> String {
+    let body: String = if rows.is_empty() {
+        "<tr><td colspan=\"6\">Aucun dépôt pour l'instant.</td></tr>".into()
+    } else {
+        rows.iter()
+            .map(|row| {
+                let short: String = row.sha256.chars().take(SHORT_HASH_CHARS).collect();
+                let versions = if row.versions == row.version {
+                    row.version.to_string()
+                } else {
+                    format!("{} ({} conservées)", row.version, row.versions)
+                };
+                let kind = if row.kind.is_some() {
+                    esc(&row.kind_label)
+                } else {
+                    format!(
+                        "{} <span class=\"hint\">(d'après le nom)</span>",
+                        esc(&row.kind_label)
+                    )
+                };
+                format!(
+                    "<tr><td>{name}</td><td>{kind}</td><td class=\"num\">{size}</td>\
+                     <td>{date}</td><td><code title=\"{hash}\">{short}</code></td>\
+                     <td class=\"num\">{versions}</td></tr>",
+                    name = esc(&row.stored_name),
+                    size = human_bytes(row.bytes),
+                    date = paris_time_rfc3339(&row.deposited_at),
+                    hash = esc(&row.sha256),
+                    short = esc(&short),
+                )
+            })
+            .collect()
+    };
+    format!(
+        "<table id=\"depots\"><caption>Fichiers déposés par l'établissement (dernière \
+         version de chacun)</caption><thead><tr><th scope=\"col\">Fichier</th>\
+         <th scope=\"col\">Type</th><th scope=\"col\" class=\"num\">Taille</th>\
+         <th scope=\"col\">Déposé le</th><th scope=\"col\">Empreinte (sha256)</th>\
+         <th scope=\"col\" class=\"num\">Version</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+}
+
+/// What became of one file of the form.
+struct Outcome {
+    /// The name the browser sent.
+    file_name: String,
+    result: Result<(StoredFile, bool), (StatusCode, String)>,
+}
+
+impl Outcome {
+    fn refused(file_name: &str, err: &DepositError) -> Outcome {
+        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        Outcome {
+            file_name: file_name.to_string(),
+            result: Err((status, err.message_fr())),
+        }
+    }
+}
+
+/// Why the form stopped before its end.
+struct Stop {
+    status: StatusCode,
+    message: String,
+}
+
+/// Reads the form and deposits each file; the status of the answer, the report to show above
+/// the form, and the bytes received.
+async fn receive(
+    app: &App,
+    client: IpAddr,
+    session: &Session,
+    rne: &Rne,
+    req: Request<Incoming>,
+) -> (StatusCode, String, u64) {
+    let boundary = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok());
+    let Some(boundary) = boundary else {
+        let message = "formulaire attendu (multipart/form-data) : rien n'a été déposé";
+        return (StatusCode::BAD_REQUEST, report(&[], Some(message)), 0);
+    };
+    let actor = actor(session, client, req.headers());
+    let policy = app.fs.policy();
+    let max_files = app.config.portal_max_files_per_form.max(1) as u64;
+    let per_file = policy.max_file_bytes.saturating_add(FIELD_SLACK_BYTES);
+    let limits = multer::SizeLimit::new()
+        .whole_stream(max_files.saturating_mul(per_file + PART_OVERHEAD_BYTES))
+        .per_field(per_file)
+        .for_field("csrf", MAX_SMALL_FIELD_BYTES)
+        .for_field("kind", MAX_SMALL_FIELD_BYTES);
+    let constraints = multer::Constraints::new()
+        .allowed_fields(vec!["csrf", "kind", FILES_FIELD])
+        .size_limit(limits);
+    let min_rate = app.config.body_min_rate_bytes_per_sec;
+    let (body, watch) = GuardedBody::streaming(req.into_body(), app.body_timeout, min_rate, None);
+    let mut form =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut outcomes = Vec::new();
+    let stop = read_parts(app, session, rne, &actor, &mut form, &mut outcomes).await;
+    let stop = stop.map(|stop| match stop {
+        PartsStop::Form(stop) => stop,
+        PartsStop::Multipart(err) => multipart_stop(&err, watch.fault()),
+    });
+    let received = watch.received();
+    if let Some(Stop { status, .. }) = &stop {
+        if *status == StatusCode::FORBIDDEN {
+            return (
+                *status,
+                report(&[], Some(crate::api::CSRF_REFUSED)),
+                received,
+            );
+        }
+    }
+    let status = match (&stop, outcomes.iter().find_map(|o| o.result.as_ref().err())) {
+        (Some(stop), _) => stop.status,
+        (None, Some((status, _))) => *status,
+        (None, None) if outcomes.is_empty() => StatusCode::BAD_REQUEST,
+        (None, None) => StatusCode::OK,
+    };
+    let message = match (&stop, outcomes.is_empty()) {
+        (Some(stop), _) => Some(stop.message.as_str()),
+        (None, true) => Some("aucun fichier sélectionné"),
+        (None, false) => None,
+    };
+    (status, report(&outcomes, message), received)
+}
+
+enum PartsStop {
+    Form(Stop),
+    Multipart(multer::Error),
+}
+
+/// Reads the parts in order: the CSRF field must come first, then the kind, then the files.
+async fn read_parts(
+    app: &App,
+    session: &Session,
+    rne: &Rne,
+    actor: &Actor,
+    form: &mut multer::Multipart<'_>,
+    outcomes: &mut Vec<Outcome>,
+) -> Option<PartsStop> {
+    let max_files = app.config.portal_max_files_per_form.max(1);
+    let mut csrf_ok = false;
+    let mut kind = String::new();
+    let mut files = 0usize;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => return None,
+            Err(err) => return Some(PartsStop::Multipart(err)),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let refused = || {
+            Some(PartsStop::Form(Stop {
+                status: StatusCode::FORBIDDEN,
+                message: crate::api::CSRF_REFUSED.into(),
+            }))
+        };
+        match name.as_str() {
+            "csrf" => {
+                let token = match field.text().await {
+                    Ok(token) => token,
+                    Err(err) => return Some(PartsStop::Multipart(err)),
+                };
+                csrf_ok = crate::api::csrf_ok_token(session, token.trim());
+                if !csrf_ok {
+                    return refused();
+                }
+            }
+            // The CSRF field comes first in the form: nothing is read before it matched.
+            _ if !csrf_ok => return refused(),
+            "kind" => match field.text().await {
+                Ok(text) => kind = text.trim().to_string(),
+                Err(err) => return Some(PartsStop::Multipart(err)),
+            },
+            _ => {
+                let mut field = field;
+                let file_name = field.file_name().unwrap_or_default().to_string();
+                if file_name.is_empty() {
+                    // An empty file input still sends one nameless part: nothing chosen.
+                    continue;
+                }
+                files += 1;
+                if files > max_files {
+                    return Some(PartsStop::Form(Stop {
+                        status: StatusCode::PAYLOAD_TOO_LARGE,
+                        message: format!(
+                            "trop de fichiers : {max_files} au plus par envoi ; les suivants \
+                             n'ont pas été déposés"
+                        ),
+                    }));
+                }
+                let outcome = deposit_part(app, rne, actor, &kind, &file_name, &mut field).await;
+                match outcome {
+                    Ok(outcome) => {
+                        let too_big = matches!(
+                            &outcome.result,
+                            Err((status, _)) if *status == StatusCode::PAYLOAD_TOO_LARGE
+                        );
+                        outcomes.push(outcome);
+                        if too_big {
+                            // The rest of an oversized file is not worth reading.
+                            return Some(PartsStop::Form(Stop {
+                                status: StatusCode::PAYLOAD_TOO_LARGE,
+                                message: "envoi arrêté après un fichier trop volumineux ; \
+                                          les fichiers suivants n'ont pas été déposés"
+                                    .into(),
+                            }));
+                        }
+                    }
+                    Err(err) => {
+                        outcomes.push(Outcome {
+                            file_name,
+                            result: Err((
+                                StatusCode::BAD_REQUEST,
+                                "envoi interrompu : rien n'a été déposé".into(),
+                            )),
+                        });
+                        return Some(PartsStop::Multipart(err));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Deposits one file part; `Err` when the form itself broke while reading it (the file is then
+/// not stored: the pending deposit is dropped).
+async fn deposit_part(
+    app: &App,
+    rne: &Rne,
+    actor: &Actor,
+    kind: &str,
+    file_name: &str,
+    field: &mut multer::Field<'_>,
+) -> Result<Outcome, multer::Error> {
+    if kind.is_empty() {
+        return Ok(Outcome {
+            file_name: file_name.to_string(),
+            result: Err((
+                StatusCode::BAD_REQUEST,
+                "type de document manquant : rien n'a été déposé".into(),
+            )),
+        });
+    }
+    let depositor = app.fs.depositor();
+    let mut pending = match depositor.begin(actor.clone(), rne, file_name, None).await {
+        Ok(pending) => pending,
+        Err(err) => return Ok(Outcome::refused(file_name, &err)),
+    };
+    if let Err(err) = pending.declare_kind(kind) {
+        return Ok(Outcome::refused(file_name, &err));
+    }
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if let Err(err) = pending.write(chunk).await {
+                    return Ok(Outcome::refused(file_name, &err));
+                }
+            }
+            Ok(None) => break,
+            Err(multer::Error::FieldSizeExceeded { .. }) => {
+                let limit = app.fs.policy().max_file_bytes;
+                let err = DepositError::Refused(crate::policy::Refusal::TooLarge {
+                    bytes: pending.len(),
+                    limit,
+                });
+                return Ok(Outcome::refused(file_name, &err));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(Outcome {
+        file_name: file_name.to_string(),
+        result: pending
+            .finish_telling()
+            .await
+            .map_err(|err| Outcome::refused(file_name, &err).result.unwrap_err()),
+    })
+}
+
+/// The stop of a form whose multipart stream failed.
+fn multipart_stop(err: &multer::Error, fault: Option<crate::server::BodyFault>) -> Stop {
+    if fault.is_some() {
+        let (status, message) = body_fault(fault);
+        return Stop {
+            status,
+            message: message.into(),
+        };
+    }
+    tracing::warn!(error = %err, "deposit form refused");
+    let (status, message) = match err {
+        multer::Error::StreamSizeExceeded { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "envoi trop volumineux : les fichiers non listés ci-dessus n'ont pas été déposés",
+        ),
+        multer::Error::UnknownField { .. } => (
+            StatusCode::BAD_REQUEST,
+            "formulaire inattendu : les fichiers non listés ci-dessus n'ont pas été déposés",
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "envoi incomplet ou interrompu : les fichiers non listés ci-dessus n'ont pas été \
+             déposés",
+        ),
+    };
+    Stop {
+        status,
+        message: message.into(),
+    }
+}
+
+/// The report of a form: one line per file, then why it stopped, if it did.
+fn report(outcomes: &[Outcome], stop: Option<&str>) -> String {
+    let items: String = outcomes
+        .iter()
+        .map(|outcome| match &outcome.result {
+            Ok((stored, new_version)) => {
+                let what = if *new_version {
+                    format!("déposé (version {})", stored.version)
+                } else {
+                    format!(
+                        "identique à la version {} déjà déposée : rien de nouveau",
+                        stored.version
+                    )
+                };
+                format!(
+                    "<li class=\"ok\"><strong>{file}</strong> → <code>{stored_name}</code> : \
+                     {what}, {size}.</li>",
+                    file = esc(&outcome.file_name),
+                    stored_name = esc(&stored.path),
+                    size = human_bytes(stored.bytes),
+                )
+            }
+            Err((status, message)) => format!(
+                "<li class=\"error\"><strong>{file}</strong> : {message} \
+                 <span class=\"hint\">(erreur {code})</span></li>",
+                file = esc(&outcome.file_name),
+                message = esc(message),
+                code = status.as_u16(),
+            ),
+        })
+        .collect();
+    let failed = stop.is_some() || outcomes.iter().any(|o| o.result.is_err());
+    let class = if failed { "alert" } else { "success" };
+    let stop = stop
+        .map(|message| format!("<p><strong>{}</strong></p>", esc(message)))
+        .unwrap_or_default();
+    let list = if items.is_empty() {
+        String::new()
+    } else {
+        format!("<ul class=\"results\">{items}</ul>")
+    };
+    format!(
+        "<section id=\"resultats\" class=\"{class}\" role=\"status\" aria-live=\"polite\">\
+         <h2>Résultat de l'envoi</h2>{list}{stop}</section>"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paris_time_follows_summer_time() {
+        // 2030-03-17T10:00:00Z: winter, UTC+1.
+        assert_eq!(paris_time(1_899_972_000), "17/03/2030 11:00");
+        // 2030-07-01T12:00:00Z: summer, UTC+2.
+        assert_eq!(paris_time(1_909_137_600), "01/07/2030 14:00");
+        // 2024-03-31T00:59:59Z is still winter; 01:00:00Z is summer (last Sunday of March).
+        assert_eq!(paris_time(1_711_846_799), "31/03/2024 01:59");
+        assert_eq!(paris_time(1_711_846_800), "31/03/2024 03:00");
+    }
+
+    #[test]
+    fn sizes_read_in_french() {
+        assert_eq!(human_bytes(1), "1 octet");
+        assert_eq!(human_bytes(512), "512 octets");
+        assert_eq!(human_bytes(1536), "1,5 Ko");
+        assert_eq!(human_bytes(100 * 1024 * 1024), "100 Mo");
+    }
+}
