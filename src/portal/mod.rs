@@ -5,6 +5,7 @@
 //! Who is asking comes from the login session's cookie; this module knows no WebDAV.
 
 mod assets;
+mod cell;
 mod depot;
 mod home;
 mod layout;
@@ -27,6 +28,7 @@ pub fn is_portal_path(path: &str) -> bool {
     path == "/"
         || path == "/accueil"
         || path == depot::PAGE
+        || cell::is_cell_path(path)
         || login::is_login_path(path)
         || assets::is_asset_path(path)
 }
@@ -55,6 +57,9 @@ pub async fn handle(app: &Arc<App>, client: IpAddr, req: Request<Incoming>) -> A
             return (page, None, 0);
         }
     };
+    if cell::is_cell_path(&path) {
+        return cell::handle(app, client, &req, session).await;
+    }
     let who = session.as_ref().and_then(|s| s.agent.clone());
     let nav = Nav::for_session(session.as_ref());
     let response = match path.as_str() {
