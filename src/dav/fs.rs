@@ -153,6 +153,13 @@ impl DepositFs {
         let dir = |name: &str, meta: Meta| Entry {
             name: name.to_string(),
             meta,
+            props: Vec::new(),
+        };
+        // A school folder listed in a postal code (or among the unlisted) carries its RNE.
+        let school = |name: &str, rne: &Rne| Entry {
+            name: name.to_string(),
+            meta: self.school_dir_meta(rne),
+            props: school_props(rne),
         };
         match (node, &ctx.principal.role) {
             (Node::Root, Role::School(rne)) => Ok(self
@@ -163,14 +170,14 @@ impl DepositFs {
             (Node::PostalCode(_), Role::School(rne)) => Ok(self
                 .directory
                 .folder_name(rne)
-                .map(|name| vec![dir(name, self.school_dir_meta(rne))])
+                .map(|name| vec![school(name, rne)])
                 .unwrap_or_default()),
             (Node::Unlisted, Role::CrisisCell) => {
                 let schools = store.schools().map_err(|_| FsError::GeneralFailure)?;
                 Ok(schools
                     .iter()
                     .filter(|rne| self.directory.get(rne).is_none())
-                    .map(|rne| dir(rne.as_str(), self.school_dir_meta(rne)))
+                    .map(|rne| school(rne.as_str(), rne))
                     .collect())
             }
             (Node::Root, Role::CrisisCell) => {
@@ -196,7 +203,7 @@ impl DepositFs {
                 .directory
                 .in_postal_code(cp)
                 .filter(|(_, e)| store.has_deposits(&e.rne))
-                .map(|(name, e)| dir(name, self.school_dir_meta(&e.rne)))
+                .map(|(name, e)| school(name, &e.rne))
                 .collect()),
             (Node::School(rne), _) => self.folder_entries(rne, ""),
             (Node::SubFolder { rne, dir }, _) => self.folder_entries(rne, dir),
@@ -214,10 +221,12 @@ impl DepositFs {
         let folders = folders.into_iter().map(|name| Entry {
             name,
             meta: Meta::dir(self.started),
+            props: Vec::new(),
         });
         let files = files.iter().map(|f| Entry {
             name: f.name.clone(),
             meta: file_meta(f),
+            props: file_props(f),
         });
         Ok(folders.chain(files).collect())
     }
@@ -230,7 +239,7 @@ impl DepositFs {
     }
 
     fn props_of(&self, node: &Node) -> Vec<DavProp> {
-        let prop = |name: &str, value: String| {
+        let prop = |(name, value): (&str, String)| {
             DavProp::new(
                 name.to_string(),
                 "P".to_string(),
@@ -238,19 +247,33 @@ impl DepositFs {
                 value,
             )
         };
+        self.custom_props(node).into_iter().map(prop).collect()
+    }
+
+    /// This server's own properties of a node (name in [`PROPS_NS`], value).
+    pub(super) fn custom_props(&self, node: &Node) -> Vec<(&'static str, String)> {
         match node {
             Node::File { rne, stored } => match self.stat(rne, stored) {
-                Ok(Some(f)) => vec![
-                    prop("sha256", f.sha256.clone()),
-                    prop("version", f.version.to_string()),
-                    prop("versions", f.versions_kept.to_string()),
-                ],
+                Ok(Some(f)) => file_props(&f),
                 _ => Vec::new(),
             },
-            Node::School(rne) => vec![prop("rne", rne.to_string())],
+            Node::School(rne) => school_props(rne),
             _ => Vec::new(),
         }
     }
+}
+
+/// A deposit's own properties: its hash, its version and how many versions are kept.
+fn file_props(f: &StoredFile) -> Vec<(&'static str, String)> {
+    vec![
+        ("sha256", f.sha256.clone()),
+        ("version", f.version.to_string()),
+        ("versions", f.versions_kept.to_string()),
+    ]
+}
+
+fn school_props(rne: &Rne) -> Vec<(&'static str, String)> {
+    vec![("rne", rne.to_string())]
 }
 
 /// Records a refusal and answers the crate with the nearest error it knows.

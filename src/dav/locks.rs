@@ -41,6 +41,15 @@ impl LockQuota {
         held.len()
     }
 
+    /// True when no account holds an unexpired lock: no path can be locked then (every lock
+    /// is taken through [`DepositLs`], which counts it here).
+    pub fn none_held(&self) -> bool {
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = SystemTime::now();
+        all.values()
+            .all(|held| held.iter().all(|(_, expires)| *expires <= now))
+    }
+
     fn add(&self, account: &str, token: &str, expires: SystemTime) {
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let held = all.entry(account.to_string()).or_default();

@@ -52,6 +52,8 @@ impl DavMetaData for Meta {
 pub struct Entry {
     pub name: String,
     pub meta: Meta,
+    /// This server's own properties of the child (name in [`super::PROPS_NS`], value).
+    pub props: Vec<(&'static str, String)>,
 }
 
 impl DavDirEntry for Entry {

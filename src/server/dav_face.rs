@@ -20,7 +20,7 @@ use super::router::{text, DAV_PREFIX};
 use super::xml_guard::{too_deep, MAX_XML_DEPTH};
 use crate::audit::AuditEvent;
 use crate::auth::{parse_basic, KeyUse, Principal, Role};
-use crate::dav::{DavContext, DepositLs};
+use crate::dav::{DavContext, DepositLs, PropfindAsk};
 use crate::deposit::Actor;
 
 /// Read size for GET: large reads keep the thread hops per byte low.
@@ -143,6 +143,11 @@ pub async fn handle(
             }
         }
     };
+    if method.as_str() == "PROPFIND" {
+        if let Some(answer) = propfind_here(app, &parts, &xml_body, &ctx) {
+            return (answer, Some(account), xml_body.len() as u64);
+        }
+    }
     let req = Request::from_parts(parts, body);
     let path = req.uri().path().to_string();
 
@@ -187,6 +192,53 @@ pub async fn handle(
         );
     }
     (with_reason(response), Some(account), received)
+}
+
+/// A PROPFIND of Depth 0 or 1 answered without the crate (see `dav::propfind`), or `None`.
+fn propfind_here(
+    app: &App,
+    parts: &http::request::Parts,
+    body: &[u8],
+    ctx: &DavContext,
+) -> Option<Response<Body>> {
+    let depth = parts.headers.get("depth")?.to_str().ok()?.trim();
+    let depth_one = match depth {
+        "0" => false,
+        "1" => true,
+        _ => return None,
+    };
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let ask = PropfindAsk {
+        uri_path: parts.uri.path(),
+        prefix: DAV_PREFIX,
+        depth_one,
+        body,
+        user_agent,
+        locks_idle: app.lock_quota.none_held(),
+    };
+    let answer = app.fs.propfind(&ask, ctx)?;
+    let length = answer.body.len();
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::MULTI_STATUS;
+    let headers = response.headers_mut();
+    let value = http::HeaderValue::from_static;
+    headers.insert(header::CACHE_CONTROL, value("no-cache"));
+    headers.insert(header::PRAGMA, value("no-cache"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        value("application/xml; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, http::HeaderValue::from(length));
+    if let Some(location) = answer.content_location {
+        if let Ok(location) = http::HeaderValue::from_str(&location) {
+            headers.insert(header::CONTENT_LOCATION, location);
+        }
+    }
+    Some(response)
 }
 
 /// Tells the client where its deposit went (`Content-Location`), since the name it used is not
