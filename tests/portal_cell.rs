@@ -7,7 +7,6 @@
 #[path = "common/login_client.rs"]
 mod login_client;
 #[path = "common/raw_http.rs"]
-#[allow(dead_code)]
 mod raw_http;
 
 use std::time::{Duration, Instant};
