@@ -218,6 +218,9 @@ pub(crate) fn query_value(query: &str, name: &str) -> Option<String> {
 }
 
 /// Streams one file into the deposit service; the answer and the bytes received.
+// Limitation: a refusal known from the headers (kind, type, announced size or quota) is
+// answered without reading the body, so a client still sending a large body may see the
+// connection close before it reads the JSON reason (browsers generally do read it).
 async fn put(
     app: &App,
     client: IpAddr,

@@ -368,6 +368,9 @@ enum PartsStop {
 }
 
 /// Reads the parts in order: the CSRF field must come first, then the kind, then the files.
+// Limitation: without JavaScript one kind applies to every file of the form, and the form
+// stops at the first oversized file, the files after it left unread (a browser cannot be told
+// to skip part of a body; reading the rest would only waste the connection).
 async fn read_parts(
     app: &App,
     session: &Session,
