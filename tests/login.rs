@@ -571,8 +571,8 @@ fn cli_adds_agents_and_sets_school_passwords() {
 }
 
 /// Not a test of behaviour: prints what one request costs with a mount key (Basic auth, HMAC
-/// and one indexed SQLite lookup, then the WebDAV handler) against `/healthz` without auth, and
-/// the key check alone. Run with `cargo test --release --test login -- --ignored --nocapture`.
+/// and the verified-key cache, then the WebDAV handler: PROPFIND Depth 0 of the school's
+/// folder) against `/healthz` without auth, and the key check alone. Run with `cargo test --release --test login -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore]
 async fn cost_of_a_request_with_a_mount_key() {
@@ -585,19 +585,23 @@ async fn cost_of_a_request_with_a_mount_key() {
     let key = server.app.keys.issue(&school, "bench", None).await.unwrap();
     let client = reqwest::Client::new();
     let healthz = format!("{}/healthz", server.base);
-    let dav = format!("{}/dav/", server.base);
+    let put = server
+        .dav("PUT", "/plan.pdf", ARBRE_SEC_ACCOUNT, &key.secret)
+        .await;
+    assert_eq!(put, StatusCode::CREATED, "the school's folder appears");
+    let dav = format!("{}/dav/75001/E%20E%20PU%20ARBRE%20SEC/", server.base);
     let propfind = Method::from_bytes(b"PROPFIND").unwrap();
     let mut results = Vec::new();
     let wrong = "aaaa-bbbb-cccc-dddd-eeee-ffff-gggg-hhhh".to_string();
     for (name, secret, expected) in [
         ("GET /healthz, no auth", None, 200),
         (
-            "PROPFIND /dav/ Depth 0 with a mount key",
+            "PROPFIND school folder Depth 0 with a mount key",
             Some(&key.secret),
             207,
         ),
         (
-            "PROPFIND /dav/ Depth 0 with a wrong key (401)",
+            "PROPFIND school folder Depth 0 with a wrong key (401)",
             Some(&wrong),
             401,
         ),
