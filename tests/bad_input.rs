@@ -118,6 +118,23 @@ async fn unknown_revoked_and_wrong_credentials_get_401() {
         .filter(|l| l["event"] == "auth_failed")
         .count();
     assert_eq!(failures, 4);
+    // A client retrying a wrong key forever writes a few lines a minute, not one per try.
+    for _ in 0..20 {
+        let response = client
+            .put(&url)
+            .basic_auth("ce.0752401C", Some("wrong"))
+            .body(pdf("x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let failures = server
+        .audit_lines()
+        .into_iter()
+        .filter(|l| l["event"] == "auth_failed")
+        .count();
+    assert_eq!(failures, 5, "five lines per address and minute");
 }
 
 fn small_policy(max_file: u64, quota: u64) -> tempfile::NamedTempFile {

@@ -28,6 +28,7 @@ use percent_encoding::percent_decode_str;
 
 use super::{error, json_response, API_PREFIX};
 use crate::audit::AuditEvent;
+use crate::auth::refusal_audit::{self, Verdict};
 use crate::auth::{parse_basic, KeyUse, Principal, Role};
 use crate::report::coverage::Coverage;
 use crate::report::export::{postal_code_entries, school_entries, ExportEntry, ZipStream};
@@ -164,16 +165,20 @@ async fn authenticate(
     match app.keys.verify_use(&account, &secret, &used).await {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => {
-            // The account is not logged: a key typed in the wrong field must not reach a log.
-            tracing::warn!(client = %client, "report API: mount key refused");
-            app.audit.record(AuditEvent {
-                event: "auth_failed",
-                outcome: "refused",
-                reason: Some("unknown, revoked or expired mount key".into()),
-                path: Some(req.uri().path().chars().take(512).collect()),
-                client_ip: Some(client.to_string()),
-                ..AuditEvent::default()
-            });
+            let now = std::time::Instant::now();
+            if let Verdict::Write { skipped } = app.refused_keys.refused(&client_ip, now) {
+                // The account is not logged: a key typed in the wrong field must not reach a
+                // log.
+                tracing::warn!(client = %client, skipped, "report API: mount key refused");
+                app.audit.record(AuditEvent {
+                    event: "auth_failed",
+                    outcome: "refused",
+                    reason: Some(refusal_audit::reason(skipped)),
+                    path: Some(req.uri().path().chars().take(512).collect()),
+                    client_ip: Some(client_ip.clone()),
+                    ..AuditEvent::default()
+                });
+            }
             Err(challenge("identifiant ou clé de montage refusé"))
         }
         Err(err) => {

@@ -11,6 +11,7 @@ pub mod login;
 mod mount_key;
 pub mod otp;
 pub mod password;
+pub mod refusal_audit;
 mod principal;
 pub mod roles;
 mod server_key;

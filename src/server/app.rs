@@ -35,6 +35,8 @@ pub struct App {
     pub search_index: Arc<Mutex<Option<crate::report::search::SearchIndex>>>,
     /// HTTPS when the configuration names a certificate and key.
     pub tls: Option<Arc<TlsState>>,
+    /// Refused mount keys per client address, so a client retrying forever fills no disk.
+    pub refused_keys: crate::auth::refusal_audit::RefusalAudit,
 }
 
 /// The directory the configuration names: a file, else an imported one, else Paris.
@@ -128,6 +130,7 @@ impl App {
             locks: MemLs::new(),
             lock_quota: LockQuota::default(),
             search_index: Arc::default(),
+            refused_keys: Default::default(),
             keys,
             login,
             audit,

@@ -19,6 +19,7 @@ use super::paths::check_raw_path;
 use super::router::{text, DAV_PREFIX};
 use super::xml_guard::{too_deep, MAX_XML_DEPTH};
 use crate::audit::AuditEvent;
+use crate::auth::refusal_audit::{self, Verdict};
 use crate::auth::{parse_basic, KeyUse, Principal, Role};
 use crate::dav::{DavContext, DepositLs, PropfindAsk};
 use crate::deposit::Actor;
@@ -333,17 +334,20 @@ async fn authenticate(
     match app.keys.verify_use(&account, &secret, &used).await {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => {
-            let shown = loggable_account(&account);
-            tracing::warn!(account = %shown, client_ip, "mount key refused");
-            app.audit.record(AuditEvent {
-                event: "auth_failed",
-                outcome: "refused",
-                principal: Some(shown),
-                reason: Some("unknown, revoked or expired mount key".into()),
-                client_ip: Some(client_ip.to_string()),
-                user_agent: user_agent.map(|ua| ua.chars().take(200).collect()),
-                ..AuditEvent::default()
-            });
+            let now = std::time::Instant::now();
+            if let Verdict::Write { skipped } = app.refused_keys.refused(client_ip, now) {
+                let shown = loggable_account(&account);
+                tracing::warn!(account = %shown, client_ip, skipped, "mount key refused");
+                app.audit.record(AuditEvent {
+                    event: "auth_failed",
+                    outcome: "refused",
+                    principal: Some(shown),
+                    reason: Some(refusal_audit::reason(skipped)),
+                    client_ip: Some(client_ip.to_string()),
+                    user_agent: user_agent.map(|ua| ua.chars().take(200).collect()),
+                    ..AuditEvent::default()
+                });
+            }
             Err(challenge("identifiant ou clé de montage refusé"))
         }
         Err(err) => {
