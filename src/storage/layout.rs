@@ -18,7 +18,42 @@ const VERSIONS_DIR: &str = ".versions";
 /// Longest stored name: most file systems stop at 255 bytes per name.
 pub const MAX_STORED_NAME_BYTES: usize = 255;
 
-type SchoolIndex = Arc<Mutex<BTreeMap<String, StoredFile>>>;
+type SchoolIndex = Arc<Mutex<SchoolFiles>>;
+
+/// The latest version of every file of one school, by path, and the same paths case-folded.
+#[derive(Default)]
+struct SchoolFiles {
+    files: BTreeMap<String, StoredFile>,
+    /// Lower-case path to the stored path (the first in order, where several differ only in
+    /// case): every new name a school deposits is looked up here.
+    folded: HashMap<String, String>,
+}
+
+impl SchoolFiles {
+    fn insert(&mut self, file: StoredFile) {
+        let key = file.path.to_lowercase();
+        let first = self
+            .folded
+            .get(&key)
+            .is_some_and(|known| *known <= file.path);
+        if !first {
+            self.folded.insert(key, file.path.clone());
+        }
+        self.files.insert(file.path.clone(), file);
+    }
+
+    fn remove(&mut self, path: &str) {
+        self.files.remove(path);
+        let key = path.to_lowercase();
+        if self.folded.get(&key).is_some_and(|known| known == path) {
+            self.folded.remove(&key);
+            let other = self.files.keys().find(|p| p.to_lowercase() == key);
+            if let Some(other) = other.cloned() {
+                self.folded.insert(key, other);
+            }
+        }
+    }
+}
 
 /// Where everything lives below the data directory.
 pub struct Layout {
@@ -196,8 +231,10 @@ impl Layout {
         if let Some(index) = self.lock_index().get(rne) {
             return Ok(index.clone());
         }
-        let mut files = BTreeMap::new();
-        self.scan(rne, "", &mut files)?;
+        let mut found = Vec::new();
+        self.scan(rne, "", &mut found)?;
+        let mut files = SchoolFiles::default();
+        found.into_iter().for_each(|file| files.insert(file));
         let index = Arc::new(Mutex::new(files));
         Ok(self
             .lock_index()
@@ -207,12 +244,7 @@ impl Layout {
     }
 
     /// Indexes the files of one folder and, recursively, of its sub-folders.
-    fn scan(
-        &self,
-        rne: &Rne,
-        dir: &str,
-        files: &mut BTreeMap<String, StoredFile>,
-    ) -> io::Result<()> {
+    fn scan(&self, rne: &Rne, dir: &str, files: &mut Vec<StoredFile>) -> io::Result<()> {
         let entries = match fs::read_dir(self.school_dir(rne).join(dir)) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -230,7 +262,7 @@ impl Layout {
             if entry.file_type()?.is_dir() {
                 self.scan(rne, &rel, files)?;
             } else if let Some(file) = self.load_file(rne, &rel)? {
-                files.insert(rel, file);
+                files.push(file);
             }
         }
         Ok(())
@@ -241,7 +273,8 @@ impl Layout {
         let index = self.school_index(rne)?;
         let files: Vec<StoredFile> = {
             let all = index.lock().unwrap_or_else(|e| e.into_inner());
-            all.values()
+            all.files
+                .values()
                 .filter(|f| split_rel(&f.path).0 == dir)
                 .cloned()
                 .collect()
@@ -259,17 +292,12 @@ impl Layout {
         Ok((files, folders))
     }
 
-    /// A stored path equal to `rel` ignoring case. Compares in place, without copying the
-    /// listing: it runs for every new name a school deposits.
+    /// A stored path equal to `rel` ignoring case: one lookup in the case-folded index (it
+    /// runs for every new name a school deposits, several times per PUT).
     pub fn find_any_case(&self, rne: &Rne, rel: &str) -> io::Result<Option<String>> {
         let index = self.school_index(rne)?;
         let files = index.lock().unwrap_or_else(|e| e.into_inner());
-        let wanted = rel.to_lowercase();
-        Ok(files
-            .keys()
-            .filter(|path| path.len() == rel.len() || !path.is_ascii() || !rel.is_ascii())
-            .find(|path| path.to_lowercase() == wanted)
-            .cloned())
+        Ok(files.folded.get(&rel.to_lowercase()).cloned())
     }
 
     /// Forgets a school's index; the next read rebuilds it from disk.
@@ -296,7 +324,15 @@ impl Layout {
     pub fn stat(&self, rne: &Rne, name: &str) -> io::Result<Option<StoredFile>> {
         let index = self.school_index(rne)?;
         let files = index.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(files.get(name).cloned())
+        Ok(files.files.get(name).cloned())
+    }
+
+    /// Puts the latest version of one name in the index, as a commit just stored it.
+    pub fn put(&self, rne: &Rne, file: StoredFile) -> io::Result<()> {
+        let index = self.school_index(rne)?;
+        let mut files = index.lock().unwrap_or_else(|e| e.into_inner());
+        files.insert(file);
+        Ok(())
     }
 
     /// Re-reads one name into the index after a commit changed it.
@@ -305,9 +341,9 @@ impl Layout {
         let file = self.load_file(rne, name)?;
         let mut files = index.lock().unwrap_or_else(|e| e.into_inner());
         match file {
-            Some(file) => files.insert(name.to_string(), file),
+            Some(file) => files.insert(file),
             None => files.remove(name),
-        };
+        }
         Ok(())
     }
 

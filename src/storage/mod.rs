@@ -6,6 +6,7 @@
 //! into place, so a crash leaves either the old state or the new one. Knows no policy and no HTTP.
 
 mod layout;
+mod locks;
 mod props;
 mod record;
 mod repair;
@@ -15,10 +16,9 @@ pub use props::{DeadProp, MAX_PROPS_BYTES};
 pub use record::{DepositRecord, StoredFile};
 pub use upload::{Committed, Provenance, Upload};
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::directory::Rne;
 pub(crate) use layout::Layout;
@@ -50,9 +50,9 @@ impl From<io::Error> for StoreError {
 #[derive(Clone)]
 pub struct Store {
     layout: Arc<Layout>,
-    /// One mutex per school: version numbering and the final renames of one school's deposits
-    /// happen one at a time, so concurrent deposits of one name get distinct, gapless numbers.
-    school_locks: Arc<Mutex<HashMap<Rne, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Per school: deposits of one name are numbered one at a time (distinct, gapless
+    /// versions), deposits of different names commit side by side, tree changes alone.
+    locks: Arc<locks::StoreLocks>,
 }
 
 impl Store {
@@ -63,7 +63,7 @@ impl Store {
         layout.prepare()?;
         let store = Store {
             layout: Arc::new(layout),
-            school_locks: Arc::default(),
+            locks: Arc::default(),
         };
         for rne in store.schools()? {
             store.layout.repair_school(&rne)?;
@@ -146,8 +146,8 @@ impl Store {
     /// Creates a sub-folder (permissive policies only); its parent must exist.
     pub async fn create_dir(&self, rne: &Rne, rel: &str) -> Result<(), StoreError> {
         layout::check_stored_path(rel)?;
-        let lock = self.school_lock(rne);
-        let _guard = lock.lock().await;
+        let locks = self.school_locks(rne);
+        let _alone = locks.tree.write().await;
         let (parent, _) = layout::split_rel(rel);
         if !parent.is_empty() && !self.is_dir(rne, parent) {
             return Err(StoreError::Io(std::io::ErrorKind::NotFound.into()));
@@ -160,8 +160,8 @@ impl Store {
     /// Removes a stored file with all its versions (permissive policies only).
     pub async fn remove_file(&self, rne: &Rne, rel: &str) -> Result<(), StoreError> {
         layout::check_stored_path(rel)?;
-        let lock = self.school_lock(rne);
-        let _guard = lock.lock().await;
+        let locks = self.school_locks(rne);
+        let _alone = locks.tree.write().await;
         std::fs::remove_file(self.layout.latest_path(rne, rel))?;
         match std::fs::remove_dir_all(self.layout.versions_dir(rne, rel)) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
@@ -174,8 +174,8 @@ impl Store {
     /// Removes an empty sub-folder (its hidden version folder included).
     pub async fn remove_dir(&self, rne: &Rne, rel: &str) -> Result<(), StoreError> {
         layout::check_stored_path(rel)?;
-        let lock = self.school_lock(rne);
-        let _guard = lock.lock().await;
+        let locks = self.school_locks(rne);
+        let _alone = locks.tree.write().await;
         let (files, folders) = self.layout.list_dir(rne, rel)?;
         if !files.is_empty() || !folders.is_empty() {
             return Err(StoreError::Io(std::io::ErrorKind::DirectoryNotEmpty.into()));
@@ -189,8 +189,8 @@ impl Store {
     pub async fn rename(&self, rne: &Rne, from: &str, to: &str) -> Result<(), StoreError> {
         layout::check_stored_path(from)?;
         layout::check_stored_path(to)?;
-        let lock = self.school_lock(rne);
-        let _guard = lock.lock().await;
+        let locks = self.school_locks(rne);
+        let _alone = locks.tree.write().await;
         let source = self.layout.latest_path(rne, from);
         let target = self.layout.latest_path(rne, to);
         if source.is_file() {
@@ -229,9 +229,13 @@ impl Store {
         &self.layout
     }
 
-    pub(crate) fn school_lock(&self, rne: &Rne) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.school_locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(rne.clone()).or_default().clone()
+    pub(crate) fn school_locks(&self, rne: &Rne) -> Arc<locks::SchoolLocks> {
+        self.locks.school(rne)
+    }
+
+    /// The shared fsync of one directory of the store.
+    pub(crate) fn dir_sync(&self, dir: &Path) -> Arc<locks::DirSync> {
+        self.locks.dir(dir)
     }
 
     pub(crate) fn temp_path(&self) -> PathBuf {
