@@ -122,6 +122,9 @@ const DEMO_AGENT: &str = "agent.demo";
 const DEMO_PIN: &str = "1234";
 const DEMO_SCHOOL: &str = "ce.0752401C";
 const DEMO_SCHOOL_PASSWORD: &str = "demo-arbre-sec";
+/// Personal id of the demo's crisis-cell member (listed in the demo's roles file).
+pub const DEMO_CRISIS_AGENT: &str = "cellule.demo";
+const DEMO_CRISIS_PASSWORD: &str = "demo-cellule";
 
 /// For `demo`: a fresh demo agent and the demo school's password, and how to log in with curl.
 pub async fn demo_login(app: &App, base_url: &str) -> anyhow::Result<()> {
@@ -135,7 +138,31 @@ pub async fn demo_login(app: &App, base_url: &str) -> anyhow::Result<()> {
         .passwords
         .set(DEMO_SCHOOL, DEMO_SCHOOL_PASSWORD)
         .await?;
+    login.agents.remove(DEMO_CRISIS_AGENT).await?;
+    let crisis_token = login
+        .agents
+        .add(DEMO_CRISIS_AGENT, DEMO_PIN, OtpParams::default())
+        .await?;
+    login
+        .passwords
+        .set(DEMO_CRISIS_AGENT, DEMO_CRISIS_PASSWORD)
+        .await?;
     let secret = token.secret_base32();
+    let crisis_secret = crisis_token.secret_base32();
+    println!(
+        "\nPortail : {base_url}/connexion (école, puis « PPMS et plans » ; cellule de crise, \
+         puis « Arborescence », « Recherche », « Couverture »)"
+    );
+    println!(
+        "  école   : agent {DEMO_AGENT}, code PIN {DEMO_PIN} + oathtool --totp -b {secret} ;\n\
+         \x20           étape 3 : compte {DEMO_SCHOOL}, mot de passe {DEMO_SCHOOL_PASSWORD}"
+    );
+    println!(
+        "  cellule : agent {DEMO_CRISIS_AGENT}, code PIN {DEMO_PIN} + oathtool --totp -b \
+         {crisis_secret} ;\n\x20           étape 3 : compte {DEMO_CRISIS_AGENT}, mot de passe \
+         {DEMO_CRISIS_PASSWORD}"
+    );
+    println!("  (étape 2 : attendre que le code change, au plus 30 s)");
     println!("\nConnexion en trois étapes (API {base_url}/api/v1/login) :");
     print_token(&token)?;
     println!(

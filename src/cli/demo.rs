@@ -37,6 +37,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     config.data_dir = dir.join("deposits");
     config.state_dir = dir.join("state");
+    if config.roles_file.as_os_str().is_empty() {
+        config.roles_file = write_demo_roles(&dir)?;
+    }
     let mut certificate = None;
     if args.tls {
         let (cert, key) = self_signed(&config.state_dir.join("tls"))?;
@@ -91,6 +94,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     reload_tls_on_sighup(&app)?;
     serve(app, listener, super::shutdown_signal()).await?;
     Ok(())
+}
+
+/// The demo's roles file: its crisis-cell member, so the crisis cell's pages can be tried.
+fn write_demo_roles(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("roles.toml");
+    let text = format!(
+        "# Written by `ppms-depot demo`: the demo's crisis-cell member.\n\
+         crisis_cell = [\"{}\"]\nhelpdesk = []\n",
+        super::agent_cmd::DEMO_CRISIS_AGENT
+    );
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 fn print_instructions(
