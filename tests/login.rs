@@ -572,7 +572,8 @@ fn cli_adds_agents_and_sets_school_passwords() {
 
 /// Not a test of behaviour: prints what one request costs with a mount key (Basic auth, HMAC
 /// and the verified-key cache, then the WebDAV handler: PROPFIND Depth 0 of the school's
-/// folder) against `/healthz` without auth, and the key check alone. Run with `cargo test --release --test login -- --ignored --nocapture`.
+/// folder) against `/healthz` without auth, and the key check alone. Run with
+/// `cargo test --release --test login -- --ignored --nocapture`.
 #[tokio::test]
 #[ignore]
 async fn cost_of_a_request_with_a_mount_key() {
