@@ -11,8 +11,8 @@ use dav_server::body::Body;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use time::{Date, Month, OffsetDateTime, UtcOffset, Weekday};
 
+use super::format::{date, short_sha, size};
 use super::{esc, html_page, Answer, Nav};
 use crate::api::deposits::{actor, body_fault, listing, school_of, DepositRow, SCHOOLS_ONLY};
 use crate::auth::session::{Session, Stage};
@@ -33,28 +33,6 @@ const PART_OVERHEAD_BYTES: u64 = 64 * 1024;
 /// How far past `max_file_bytes` the parser lets a file part run: more than a chunk, so the
 /// deposit service sees the oversized file first and refuses it with its audited reason.
 const FIELD_SLACK_BYTES: u64 = 1024 * 1024;
-/// Characters of the sha256 shown in the table (the whole hash is in the title).
-const SHORT_HASH_CHARS: usize = 12;
-
-/// A size as people read it, in French (binary multiples).
-pub(super) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["Ko", "Mo", "Go", "To"];
-    if bytes < 1024 {
-        return format!("{bytes} octet{}", if bytes > 1 { "s" } else { "" });
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    let text = if value < 10.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.0}")
-    };
-    format!("{} {}", text.replace('.', ","), UNITS[unit])
-}
 
 /// The extensions the policy accepts, in its order, without duplicates.
 pub(super) fn accepted_extensions(policy: &DepositPolicy) -> Vec<String> {
@@ -65,53 +43,6 @@ pub(super) fn accepted_extensions(policy: &DepositPolicy) -> Vec<String> {
         }
     }
     all
-}
-
-/// Last Sunday of `month` in `year`, at 01:00 UTC (when France changes its clocks).
-fn last_sunday_1h_utc(year: i32, month: Month) -> Option<OffsetDateTime> {
-    let next_first = match month {
-        Month::December => Date::from_calendar_date(year + 1, Month::January, 1),
-        _ => Date::from_calendar_date(year, month.next(), 1),
-    }
-    .ok()?;
-    let mut day = next_first.previous_day()?;
-    while day.weekday() != Weekday::Sunday {
-        day = day.previous_day()?;
-    }
-    Some(day.with_hms(1, 0, 0).ok()?.assume_utc())
-}
-
-/// A Unix time as a date and hour in Paris (`17/03/2030 11:00`): summer time from the last
-/// Sunday of March to the last Sunday of October, as the European rule sets it.
-pub(crate) fn paris_time(unix: i64) -> String {
-    let Ok(utc) = OffsetDateTime::from_unix_timestamp(unix) else {
-        return "—".into();
-    };
-    let summer = match (
-        last_sunday_1h_utc(utc.year(), Month::March),
-        last_sunday_1h_utc(utc.year(), Month::October),
-    ) {
-        (Some(start), Some(end)) => utc >= start && utc < end,
-        _ => false,
-    };
-    let hours = if summer { 2 } else { 1 };
-    let offset = UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC);
-    let local = utc.to_offset(offset);
-    format!(
-        "{:02}/{:02}/{} {:02}:{:02}",
-        local.day(),
-        u8::from(local.month()),
-        local.year(),
-        local.hour(),
-        local.minute()
-    )
-}
-
-/// An RFC 3339 time as [`paris_time`] shows it.
-fn paris_time_rfc3339(text: &str) -> String {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| paris_time(t.unix_timestamp()))
-        .unwrap_or_else(|_| "—".into())
 }
 
 fn see_other(location: &'static str) -> Response<Body> {
@@ -216,7 +147,7 @@ fn page_body(app: &App, session: &Session, rne: &Rne, report: &str) -> String {
         max = policy.max_file_bytes,
         accept = esc(&accept.join(",")),
         types = esc(&extensions.join(", ")),
-        max_text = human_bytes(policy.max_file_bytes),
+        max_text = size(policy.max_file_bytes),
     );
     let table = match listing(app, rne) {
         Ok(rows) => deposits_table(&rows),
@@ -239,7 +170,6 @@ fn deposits_table(rows: &[DepositRow]) -> String {
     } else {
         rows.iter()
             .map(|row| {
-                let short: String = row.sha256.chars().take(SHORT_HASH_CHARS).collect();
                 let versions = if row.versions == row.version {
                     row.version.to_string()
                 } else {
@@ -255,13 +185,12 @@ fn deposits_table(rows: &[DepositRow]) -> String {
                 };
                 format!(
                     "<tr><td>{name}</td><td>{kind}</td><td class=\"num\">{size}</td>\
-                     <td>{date}</td><td><code title=\"{hash}\">{short}</code></td>\
+                     <td>{date}</td><td>{sha}</td>\
                      <td class=\"num\">{versions}</td></tr>",
                     name = esc(&row.stored_name),
-                    size = human_bytes(row.bytes),
-                    date = paris_time_rfc3339(&row.deposited_at),
-                    hash = esc(&row.sha256),
-                    short = esc(&short),
+                    size = size(row.bytes),
+                    date = date(Some(&row.deposited_at)),
+                    sha = short_sha(&row.sha256),
                 )
             })
             .collect()
@@ -569,7 +498,7 @@ fn report(outcomes: &[Outcome], stop: Option<&str>) -> String {
                      {what}, {size}.</li>",
                     file = esc(&outcome.file_name),
                     stored_name = esc(&stored.path),
-                    size = human_bytes(stored.bytes),
+                    size = size(stored.bytes),
                 )
             }
             Err((status, message)) => format!(
@@ -595,28 +524,4 @@ fn report(outcomes: &[Outcome], stop: Option<&str>) -> String {
         "<section id=\"resultats\" class=\"{class}\" role=\"status\" aria-live=\"polite\">\
          <h2>Résultat de l'envoi</h2>{list}{stop}</section>"
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paris_time_follows_summer_time() {
-        // 2030-03-17T10:00:00Z: winter, UTC+1.
-        assert_eq!(paris_time(1_899_972_000), "17/03/2030 11:00");
-        // 2030-07-01T12:00:00Z: summer, UTC+2.
-        assert_eq!(paris_time(1_909_137_600), "01/07/2030 14:00");
-        // 2024-03-31T00:59:59Z is still winter; 01:00:00Z is summer (last Sunday of March).
-        assert_eq!(paris_time(1_711_846_799), "31/03/2024 01:59");
-        assert_eq!(paris_time(1_711_846_800), "31/03/2024 03:00");
-    }
-
-    #[test]
-    fn sizes_read_in_french() {
-        assert_eq!(human_bytes(1), "1 octet");
-        assert_eq!(human_bytes(512), "512 octets");
-        assert_eq!(human_bytes(1536), "1,5 Ko");
-        assert_eq!(human_bytes(100 * 1024 * 1024), "100 Mo");
-    }
 }

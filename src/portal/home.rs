@@ -5,7 +5,8 @@
 use dav_server::body::Body;
 use http::{Response, StatusCode};
 
-use super::depot::{accepted_extensions, human_bytes};
+use super::depot::accepted_extensions;
+use super::format::size;
 use super::{esc, html_page, Nav};
 use crate::auth::session::{Session, SessionRole, Stage};
 use crate::server::App;
@@ -53,7 +54,7 @@ pub(super) fn page(app: &App, session: Option<&Session>, nav: Nav) -> Response<B
          montage et suivez les instructions affichées.</p>\
          <h2>Besoin d'aide ?</h2><p class=\"notice\" id=\"assistance\">{helpdesk}</p>",
         types = esc(&accepted_extensions(policy).join(", ")),
-        max = human_bytes(policy.max_file_bytes),
+        max = size(policy.max_file_bytes),
         helpdesk = esc(&app.config.helpdesk_contact),
     );
     html_page(StatusCode::OK, "Accueil", nav, &body)

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
-use super::depot::paris_time;
+use super::format::paris_time;
 use super::{esc, html_page, Answer, Nav};
 use crate::api::keys::{self, Revoked};
 use crate::api::{cookie_header, csrf_ok_token, current_session, ApiRequest};

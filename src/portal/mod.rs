@@ -7,6 +7,7 @@
 mod assets;
 mod cell;
 mod depot;
+mod format;
 mod home;
 mod layout;
 mod login;
