@@ -13,24 +13,23 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use percent_encoding::percent_decode_str;
 
-use super::format::paris_time;
+mod drive;
+
 use super::{esc, html_page, Answer, Nav};
-use crate::api::keys::{self, Revoked};
+use crate::api::keys;
 use crate::api::{cookie_header, csrf_ok_token, current_session, ApiRequest};
 use crate::api::{CSRF_REFUSED, UNAVAILABLE};
 use crate::auth::session::{set_cookie, Session, SessionRole, Stage};
-use crate::auth::{Attempt, KeySubject, LoginError};
+use crate::auth::{Attempt, LoginError};
 use crate::server::App;
 
 /// Where the forms live.
 pub const PAGE: &str = "/connexion";
 const MINT: &str = "/connexion/cle";
-const REVOKE: &str = "/connexion/revoquer";
+pub(super) const REVOKE: &str = "/connexion/revoquer";
 const LOGOUT: &str = "/connexion/deconnexion";
 /// Largest form body read (the stage fields, a label, a key id).
 const MAX_FORM_BYTES: usize = 16 * 1024;
-/// Longest label of a mount key.
-const MAX_LABEL_CHARS: usize = 100;
 /// Longest user agent kept in the audit trail.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
@@ -40,7 +39,7 @@ pub(super) fn is_login_path(path: &str) -> bool {
 }
 
 /// The value of `name` in an `application/x-www-form-urlencoded` body.
-fn field(body: &[u8], name: &str) -> String {
+pub(super) fn field(body: &[u8], name: &str) -> String {
     let text = String::from_utf8_lossy(body);
     text.split('&')
         .find_map(|pair| {
@@ -77,7 +76,7 @@ fn input(label: &str, name: &str, kind: &str, hint: &str) -> String {
     )
 }
 
-fn csrf_field(session: &Session) -> String {
+pub(super) fn csrf_field(session: &Session) -> String {
     format!(
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
         esc(&session.csrf)
@@ -157,91 +156,6 @@ fn stage_form(session: &Session) -> String {
     }
 }
 
-/// The mount key just minted, shown once.
-fn key_notice(account: &str, key: &str, url: &str) -> String {
-    let (account, key, url) = (esc(account), esc(key), esc(url));
-    format!(
-        "<section class=\"success\" id=\"nouvelle-cle\" aria-live=\"polite\">\
-         <h3>Votre clé de montage</h3>\
-         <p><strong>Notez-la maintenant : elle ne sera plus affichée.</strong></p>\
-         <p>Compte : <code>{account}</code><br>Clé : <code>{key}</code><br>\
-         Adresse : <code>{url}</code></p></section>"
-    )
-}
-
-/// How to map the drive on each system, for `account` at `url`.
-fn instructions(account: &str, url: &str) -> String {
-    let (account, url) = (esc(account), esc(url));
-    format!(
-        "<h3>Monter le lecteur</h3><p>Utilisez le compte <code>{account}</code> et la clé \
-         comme mot de passe.</p><dl class=\"howto\">\
-         <dt>Windows</dt><dd>Explorateur de fichiers → « Ce PC » → « Connecter un lecteur \
-         réseau » → Dossier : <code>{url}</code> → cochez « Se connecter à l'aide \
-         d'informations d'identification différentes » → compte et clé.</dd>\
-         <dt>macOS</dt><dd>Finder → menu « Aller » → « Se connecter au serveur… » → \
-         <code>{url}</code> → « Utilisateur référencé » : compte et clé.</dd>\
-         <dt>Linux (davfs2)</dt><dd><code>sudo mount -t davfs {url} /mnt/ppms</code> puis \
-         compte et clé à l'invite (paquet <code>davfs2</code>).</dd>\
-         <dt>rclone</dt><dd><code>rclone copy plan.pdf \":webdav,url={url},vendor=other,\
-         user={account},pass=$(rclone obscure CLÉ):\"</code></dd></dl>"
-    )
-}
-
-/// The account's keys with a revoke button each.
-async fn keys_table(app: &App, session: &Session) -> String {
-    let keys = match keys::keys_of(app, session, false).await {
-        Ok(keys) => keys,
-        Err(err) => {
-            tracing::error!(error = %err, "listing mount keys failed");
-            return "<p class=\"alert\">Liste des clés momentanément indisponible.</p>".into();
-        }
-    };
-    if keys.is_empty() {
-        return "<p>Aucune clé de montage pour ce compte.</p>".into();
-    }
-    let now = app.login.now();
-    let csrf = csrf_field(session);
-    let rows: String = keys
-        .iter()
-        .map(|key| {
-            let status = match (key.revoked_at, key.expires_at) {
-                (Some(at), _) => format!("révoquée le {}", paris_time(at)),
-                (None, Some(at)) if at <= now => format!("expirée le {}", paris_time(at)),
-                _ => "active".to_string(),
-            };
-            let action = if key.revoked_at.is_none() {
-                format!(
-                    "<form method=\"post\" action=\"{REVOKE}\">{csrf}\
-                     <input type=\"hidden\" name=\"id\" value=\"{id}\">\
-                     <button type=\"submit\" class=\"secondary\">Révoquer</button></form>",
-                    id = esc(&key.id),
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "<tr><td>{label}</td><td>{created}</td><td>{expires}</td><td>{used}</td>\
-                 <td>{status}</td><td>{action}</td></tr>",
-                label = esc(if key.label.is_empty() {
-                    "—"
-                } else {
-                    &key.label
-                }),
-                created = paris_time(key.created_at),
-                expires = key.expires_at.map_or("jamais".into(), paris_time),
-                used = key.last_used_at.map_or("jamais".into(), paris_time),
-            )
-        })
-        .collect();
-    format!(
-        "<table id=\"cles\"><caption>Clés de montage de ce compte</caption><thead><tr>\
-         <th scope=\"col\">Poste</th><th scope=\"col\">Créée le</th>\
-         <th scope=\"col\">Expire le</th><th scope=\"col\">Dernier usage</th>\
-         <th scope=\"col\">État</th><th scope=\"col\">Action</th></tr></thead>\
-         <tbody>{rows}</tbody></table>"
-    )
-}
-
 /// The logged-in page: who is connected, the next step, the network drive section.
 async fn logged_in_body(app: &App, req: &ApiRequest, session: &Session, extra: &str) -> String {
     let csrf = csrf_field(session);
@@ -271,8 +185,8 @@ async fn logged_in_body(app: &App, req: &ApiRequest, session: &Session, extra: &
              <input id=\"champ-label\" name=\"label\" type=\"text\" maxlength=\"100\"></p>\
              <p><button type=\"submit\">Créer une clé de montage</button></p></form>\
              {instructions}{keys}",
-            instructions = instructions(account, &keys::dav_url(app, req)),
-            keys = keys_table(app, session).await,
+            instructions = drive::instructions(account, &keys::dav_url(app, req)),
+            keys = drive::keys_table(app, session).await,
         )
     } else {
         extra.to_string()
@@ -427,14 +341,14 @@ async fn respond(
             }
             return Ok((response, session.agent));
         }
-        MINT => match mint(app, req, &session).await {
+        MINT => match drive::mint(app, req, &session).await {
             Ok(notice) => {
                 extra = notice;
                 (StatusCode::OK, String::new())
             }
             Err((status, message)) => (status, message.to_string()),
         },
-        REVOKE => revoke(app, req, &session).await,
+        REVOKE => drive::revoke(app, req, &session).await,
         _ => stage(app, req, &mut session, &mut new_cookie).await,
     };
     let who = session.agent.clone();
@@ -487,73 +401,6 @@ async fn stage(
         }
         Err(err) => {
             tracing::error!(error = %err, "login stage failed");
-            (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE.to_string())
-        }
-    }
-}
-
-/// Mints a key for the logged-in session; the HTML notice, or the refusal.
-async fn mint(
-    app: &App,
-    req: &ApiRequest,
-    session: &Session,
-) -> Result<String, (StatusCode, &'static str)> {
-    if session.stage != Stage::Done {
-        return Err((StatusCode::FORBIDDEN, "connexion requise"));
-    }
-    let account = session.account.clone().unwrap_or_default();
-    let subject = match &session.role {
-        Some(SessionRole::School(rne)) => KeySubject::School {
-            account: account.clone(),
-            rne: rne.clone(),
-        },
-        Some(SessionRole::CrisisCell) => KeySubject::CrisisCell {
-            account: account.clone(),
-        },
-        _ => {
-            return Err((
-                StatusCode::FORBIDDEN,
-                "pas de lecteur réseau pour ce compte",
-            ))
-        }
-    };
-    let label: String = field(&req.body, "label")
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_LABEL_CHARS)
-        .collect();
-    let issued = keys::issue(app, req, session, &subject, &label)
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "minting a mount key failed");
-            (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
-        })?;
-    Ok(key_notice(
-        &issued.account,
-        &issued.secret,
-        &keys::dav_url(app, req),
-    ))
-}
-
-/// Revokes the key the form names; the status and the message to show.
-async fn revoke(app: &App, req: &ApiRequest, session: &Session) -> (StatusCode, String) {
-    if session.stage != Stage::Done {
-        return (StatusCode::FORBIDDEN, "connexion requise".into());
-    }
-    let id = field(&req.body, "id");
-    match keys::revoke(app, req, session, &id).await {
-        Ok(Revoked::Done) => (
-            StatusCode::OK,
-            "Clé révoquée : elle n'ouvre plus le lecteur.".into(),
-        ),
-        Ok(Revoked::Already) => (
-            StatusCode::CONFLICT,
-            "Cette clé était déjà révoquée.".into(),
-        ),
-        Ok(Revoked::NotFound) => (StatusCode::NOT_FOUND, "Clé introuvable.".into()),
-        Err(err) => {
-            tracing::error!(error = %err, "revoking a mount key failed");
             (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE.to_string())
         }
     }
