@@ -46,7 +46,7 @@ async fn school_server() -> LoginServer {
 /// clock moves one time step between the two codes. With `shots`, each stage's form is kept
 /// as `connexion-etape<N>` and the page after the last stage as `connexion-fin`.
 async fn log_in(
-    chrome: &mut Chrome,
+    chrome: &Chrome,
     server: &LoginServer,
     (agent, token): (&str, &Token),
     (account, password): (&str, &str),
@@ -85,7 +85,7 @@ async fn log_in(
 async fn school_logs_in_in_three_stages_and_the_key_it_mints_deposits_over_webdav() {
     let test = "connexion_cle";
     let server = school_server().await;
-    let Some(mut chrome) = Chrome::start(test, &server.base).await else {
+    let Some(chrome) = Chrome::start(test, &server.base).await else {
         return;
     };
     bounded(test, async {
@@ -103,7 +103,7 @@ async fn school_logs_in_in_three_stages_and_the_key_it_mints_deposits_over_webda
         );
 
         log_in(
-            &mut chrome,
+            &chrome,
             &server,
             ("agent.ecole", &token),
             (ARBRE_SEC_ACCOUNT, ARBRE_SEC_PASSWORD),
@@ -193,7 +193,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-/// A PDF of `size` bytes whose content differs from one call to the next.
+/// A PDF of about `size` bytes whose content depends on `seed`.
 fn pdf_bytes(size: usize, seed: u8) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n% plan de test\n".to_vec();
     pdf.extend((0..size).map(|i| b'a' + ((i as u8).wrapping_mul(7).wrapping_add(seed) % 26)));
@@ -202,17 +202,16 @@ fn pdf_bytes(size: usize, seed: u8) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the /depot page is not in the tree yet"]
 async fn school_deposits_two_files_from_the_depot_page_and_sees_them_listed() {
     let test = "depot";
     let server = school_server().await;
-    let Some(mut chrome) = Chrome::start(test, &server.base).await else {
+    let Some(chrome) = Chrome::start(test, &server.base).await else {
         return;
     };
     bounded(test, async {
         let token = server.agent("agent.ecole").await;
         log_in(
-            &mut chrome,
+            &chrome,
             &server,
             ("agent.ecole", &token),
             (ARBRE_SEC_ACCOUNT, ARBRE_SEC_PASSWORD),
@@ -300,6 +299,20 @@ async fn school_deposits_two_files_from_the_depot_page_and_sees_them_listed() {
                 "{name}: {shown} starts its sha256"
             );
         }
+
+        // The crisis cell's pages are not the school's.
+        chrome.goto("/cellule/").await;
+        chrome
+            .wait_for_text("réservées à la cellule de crise")
+            .await;
+        assert!(
+            chrome
+                .client
+                .find(fantoccini::Locator::Css("#codes-postaux"))
+                .await
+                .is_err(),
+            "no tree for a school"
+        );
     })
     .await;
     chrome.close().await;
@@ -359,19 +372,18 @@ async fn search(chrome: &Chrome, query: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the /cellule/ pages are not in the tree yet"]
 async fn crisis_cell_searches_opens_a_school_downloads_a_plan_and_reads_the_coverage() {
     let test = "cellule";
     let server = cell_server().await;
     let plan = pdf_bytes(150_000, 11);
     deposit_for_arbre_sec(&server, "ppms.pdf", &plan).await;
-    let Some(mut chrome) = Chrome::start(test, &server.base).await else {
+    let Some(chrome) = Chrome::start(test, &server.base).await else {
         return;
     };
     bounded(test, async {
         let token = server.agent("jdupont").await;
         log_in(
-            &mut chrome,
+            &chrome,
             &server,
             ("jdupont", &token),
             ("jdupont", CELL_PASSWORD),
