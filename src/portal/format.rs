@@ -84,6 +84,15 @@ pub fn short_sha(sha256: &str) -> String {
     format!("<code title=\"{}\">{}</code>", esc(sha256), esc(&short))
 }
 
+/// `one` or `many` after a count, by the French rule (0 and 1 take the singular).
+pub fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count < 2 {
+        one
+    } else {
+        many
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +126,13 @@ mod tests {
             short_sha(&sha),
             format!("<code title=\"{sha}\">abababababab</code>")
         );
+    }
+
+    #[test]
+    fn french_plurals_start_at_two() {
+        assert_eq!(plural(0, "fichier", "fichiers"), "fichier");
+        assert_eq!(plural(1, "a déposé", "ont déposé"), "a déposé");
+        assert_eq!(plural(2, "fichier", "fichiers"), "fichiers");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use http::{Response, StatusCode};
 use super::format::{date, kind_tags, percent, postal_href, school_href};
 use super::{blocking, deposits, page as cell_page};
 use crate::portal::esc;
+use crate::portal::format::plural;
 use crate::report::coverage::{Coverage, KindInfo, PostalCoverage};
 use crate::server::App;
 
@@ -43,13 +44,15 @@ pub async fn page(app: &Arc<App>) -> Response<Body> {
         .map(|p| plans(&report.kinds, p))
         .fold((0, 0), |(e, p), (e2, p2)| (e + e2, p + p2));
     let mut body = format!(
-        "<p class=\"notice\">{} établissements ; {} ont déposé au moins un fichier, {} ont \
+        "<p class=\"notice\">{} établissements ; {} {} au moins un fichier, {} {} \
          tous les plans attendus. {} % des plans attendus sont déposés. Dernier dépôt : {}.</p>\
          <p><a class=\"button\" id=\"csv\" href=\"/api/v1/coverage.csv\" download>\
          Télécharger le rapport (CSV)</a></p>",
         totals.establishments,
         totals.with_deposits,
+        plural(totals.with_deposits, "a déposé", "ont déposé"),
         totals.complete,
+        plural(totals.complete, "a", "ont"),
         percent(all_present, all_expected),
         date(totals.last_deposit.as_deref()),
     );

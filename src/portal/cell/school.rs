@@ -13,6 +13,7 @@ use super::format::{date, file_href, kind_label, kind_tags, postal_href, short_s
 use super::{blocking, deposits, not_found, page};
 use crate::directory::Rne;
 use crate::portal::esc;
+use crate::portal::format::plural;
 use crate::report::coverage::{kind_infos, school_coverage, UNLISTED};
 use crate::server::App;
 
@@ -72,14 +73,15 @@ async fn page_for(app: &Arc<App>, rne: Rne) -> Response<Body> {
     }
     body.push_str(&format!(
         "<h2>Fichiers déposés</h2>\
-         <p>{} fichiers, {} au total. <a class=\"button\" \
+         <p>{} {}, {} au total. <a class=\"button\" \
          href=\"/api/v1/export/school/{}.zip\" download>Tout télécharger (zip)</a></p>\
          <table id=\"fichiers\"><caption>Dernière version de chaque fichier</caption><thead>\
          <tr><th scope=\"col\">Fichier</th><th scope=\"col\">Type de plan</th>\
          <th scope=\"col\" class=\"num\">Taille</th><th scope=\"col\">Déposé le</th>\
-         <th scope=\"col\" class=\"num\">Versions</th><th scope=\"col\">SHA-256</th></tr>\
+         <th scope=\"col\" class=\"num\">Versions</th><th scope=\"col\">Empreinte (sha256)</th></tr>\
          </thead><tbody>",
         school.files.len(),
+        plural(school.files.len(), "fichier", "fichiers"),
         size(school.bytes),
         school.rne,
     ));

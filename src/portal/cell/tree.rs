@@ -11,6 +11,7 @@ use http::{Response, StatusCode};
 use super::format::{date, kind_tags, postal_href, school_href, size};
 use super::{blocking, deposits, not_found, page};
 use crate::portal::esc;
+use crate::portal::format::plural;
 use crate::report::coverage::{postal_coverage, Coverage, KindInfo, UNLISTED};
 use crate::report::tree::{PostalTree, SchoolSummary, TreeOverview};
 use crate::server::App;
@@ -28,7 +29,7 @@ pub async fn overview(app: &Arc<App>) -> Response<Body> {
     };
     let totals = &tree.totals;
     let mut body = format!(
-        "<p class=\"notice\">{} établissements dans l'annuaire, {} ont déposé ({} fichiers, {}). \
+        "<p class=\"notice\">{} établissements dans l'annuaire, {} {} ({} {}, {}). \
          Dernier dépôt : {}.</p>\
          <p>Choisissez un code postal pour voir ses établissements, ou \
          <a href=\"/cellule/recherche\">recherchez</a> un établissement ou un fichier.</p>\
@@ -39,7 +40,9 @@ pub async fn overview(app: &Arc<App>) -> Response<Body> {
          <th scope=\"col\">Archive</th></tr></thead><tbody>",
         totals.establishments,
         totals.with_deposits,
+        plural(totals.with_deposits, "a déposé", "ont déposé"),
         totals.deposits,
+        plural(totals.deposits, "fichier", "fichiers"),
         size(totals.bytes),
         date(totals.last_deposit.as_deref()),
     );
@@ -108,12 +111,15 @@ pub async fn postal_code(app: &Arc<App>, code: &str) -> Response<Body> {
     };
     let body = format!(
         "<p><a href=\"/cellule/\">Arborescence</a> › {code}</p>\
-         <p class=\"notice\">{} établissements, {} ont déposé, {} complets ; {} fichiers ({}). \
+         <p class=\"notice\">{} établissements, {} {}, {} {} ; {} {} ({}). \
          Dernier dépôt : {}.{archive}</p>{}",
         summary.establishments,
         summary.with_deposits,
+        plural(summary.with_deposits, "a déposé", "ont déposé"),
         summary.complete,
+        plural(summary.complete, "complet", "complets"),
         summary.deposits,
+        plural(summary.deposits, "fichier", "fichiers"),
         size(summary.bytes),
         date(summary.last_deposit.as_deref()),
         schools_table(&kinds, &tree.schools, "etablissements"),
