@@ -348,6 +348,29 @@ async fn the_api_deposits_lists_and_keeps_versions() {
 }
 
 #[tokio::test]
+async fn names_differing_only_in_case_are_versions_of_one_stored_name() {
+    let server = school_server(|_, _| {}).await;
+    let school = login_school(&server).await;
+    for (n, name) in ["PLAN.PDF", "plan.pdf", "Plan.pdf"].into_iter().enumerate() {
+        let body = pdf(&format!("plan, version {}", n + 1));
+        let (status, json) = put(&server, &school, name, "ppms", body.clone(), true).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {json}");
+        assert_eq!(json["version"], n + 1, "{name}: {json}");
+        assert_eq!(
+            std::fs::read(school_dir(&server).join("0752401C-PLAN.PDF")).unwrap(),
+            body
+        );
+    }
+    assert_eq!(stored_names(&server), ["0752401C-PLAN.PDF"]);
+    let response = get(&server, "/api/v1/deposits", Some(&school.cookie)).await;
+    let list: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let rows = list["deposits"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["stored_name"], "0752401C-PLAN.PDF");
+    assert_eq!(rows[0]["versions"], 3);
+}
+
+#[tokio::test]
 async fn refusals_say_why_in_french_and_store_nothing() {
     let server = school_server(|config, dir| config.policy_file = small_policy(dir)).await;
     let school = login_school(&server).await;

@@ -182,8 +182,20 @@ impl Depositor {
         if let Some(size) = announced {
             self.check_size_and_quota(rne, size)?;
         }
+        let stored = self.existing_name_any_case(rne, stored);
         let upload = self.store.begin(rne, &stored).await?;
         Ok((upload, ContentSniffer::new(family)))
+    }
+
+    /// The stored name a deposit of `stored` goes to: itself when it exists or when no name
+    /// differs from it only in case, else that existing name. Windows and macOS, where the
+    /// crisis cell opens the tree, cannot hold `PLAN.PDF` beside `plan.pdf`, so on every face
+    /// a re-deposit in another case is a new version of the name already stored.
+    fn existing_name_any_case(&self, rne: &Rne, stored: String) -> String {
+        if matches!(self.store.stat(rne, &stored), Ok(Some(_))) {
+            return stored;
+        }
+        self.store.find_any_case(rne, &stored).unwrap_or(stored)
     }
 
     fn check_size_and_quota(&self, rne: &Rne, size: u64) -> Result<(), DepositError> {
