@@ -518,3 +518,49 @@ async fn downloads_never_leave_the_school_folder() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, pdf_bytes("louvois"));
 }
+
+#[tokio::test]
+async fn a_thousand_ranges_get_the_whole_file_once_on_both_faces() {
+    let server = server().await;
+    with_deposits(&server).await;
+    let cookie = cell_cookie(&server).await;
+    let file = pdf_bytes("arbre sec");
+    let many = format!("bytes={}", vec!["0-"; 1000].join(","));
+    let (status, headers, body) =
+        get_with(&server, Some(&cookie), PDF_LINK, &[("Range", &many)]).await;
+    assert_eq!(status, StatusCode::OK, "the Range is ignored");
+    assert_eq!(body.len(), file.len());
+    assert_eq!(body, file);
+    assert!(header(&headers, "content-range").is_empty());
+    let (status, _, body) =
+        get_with(&server, Some(&cookie), PDF_LINK, &[("Range", "bytes=0-8")]).await;
+    assert_eq!(
+        status,
+        StatusCode::PARTIAL_CONTENT,
+        "one range still served"
+    );
+    assert_eq!(body, b"%PDF-1.4\n");
+
+    // The same over WebDAV, with a crisis cell's mount key.
+    let subject = KeySubject::CrisisCell {
+        account: CELL_AGENT.into(),
+    };
+    let key = server.app.keys.issue(&subject, "test", None).await.unwrap();
+    let url = format!(
+        "{}/dav/75001/E%20E%20PU%20ARBRE%20SEC/0752401C-PPMS%20%C3%89vacuation.pdf",
+        server.base
+    );
+    let dav_get = |range: String| {
+        reqwest::Client::new()
+            .get(&url)
+            .basic_auth(&key.account, Some(&key.secret))
+            .header("Range", range)
+            .send()
+    };
+    let response = dav_get(many.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the Range is ignored");
+    assert_eq!(response.bytes().await.unwrap().len(), file.len());
+    let response = dav_get("bytes=0-8".into()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n");
+}

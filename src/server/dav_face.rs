@@ -104,7 +104,8 @@ pub async fn handle(
         return (text(StatusCode::FORBIDDEN, message), Some(account), 0);
     }
 
-    let (parts, incoming) = req.into_parts();
+    let (mut parts, incoming) = req.into_parts();
+    super::range_guard::tame_range(&mut parts.headers);
     let streamed = matches!(method.as_str(), "PUT" | "PATCH");
     let mut xml_body = bytes::Bytes::new();
     let (body, watch) = if streamed {

@@ -8,6 +8,7 @@ mod forwarded;
 mod limits;
 mod messages;
 mod paths;
+mod range_guard;
 mod router;
 mod tls;
 mod xml_guard;
@@ -15,6 +16,7 @@ mod xml_guard;
 pub use app::{load_directory, load_policy, open_keys, open_state, App};
 pub(crate) use body::{BodyFault, GuardedBody};
 pub use paths::check_raw_path;
+pub use range_guard::tame_range;
 pub use tls::{self_signed, TlsState};
 
 use std::future::Future;

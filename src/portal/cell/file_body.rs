@@ -164,7 +164,8 @@ impl DavFileSystem for OneFileFs {
 
 /// The answer of a GET (or HEAD) for `file`, honouring the ranges and validators among
 /// `request`: 200, 206, 304 or 416 with the matching headers, the body streamed. The caller
-/// sets the media type and disposition.
+/// sets the media type and disposition. Too many or overlapping ranges are ignored (see
+/// `server::tame_range`).
 pub async fn respond(
     file: tokio::fs::File,
     meta: FileMeta,
@@ -187,11 +188,16 @@ pub async fn respond(
     } else {
         Method::GET
     };
-    let mut inner = Request::builder().method(method).uri(FILE_PATH);
+    let mut passed = HeaderMap::new();
     for name in PASSED {
         for value in request.get_all(&name) {
-            inner = inner.header(name.clone(), value.clone());
+            passed.append(name.clone(), value.clone());
         }
+    }
+    crate::server::tame_range(&mut passed);
+    let mut inner = Request::builder().method(method).uri(FILE_PATH);
+    if let Some(headers) = inner.headers_mut() {
+        headers.extend(passed);
     }
     let inner = inner
         .body(http_body_util::Empty::<Bytes>::new())
