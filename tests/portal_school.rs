@@ -611,6 +611,92 @@ async fn a_form_cut_mid_file_stores_nothing() {
 }
 
 #[tokio::test]
+async fn a_part_header_of_100_mib_is_refused_early_and_a_normal_form_still_works() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = school_server(|_, _| {}).await;
+    let school = login_school(&server).await;
+    // One header line of 100 MiB in the CSRF part: the parser would keep it all in memory.
+    const PAD: usize = 100 << 20;
+    let head = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\nX-Pad: ");
+    let tail = format!("\r\n\r\n{}\r\n--{BOUNDARY}--\r\n", school.csrf);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let request = format!(
+        "POST /depot HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        school.cookie,
+        head.len() + PAD + tail.len()
+    );
+    let started = std::time::Instant::now();
+    // The body goes out as fast as the server reads it; once refused, writes may fail.
+    let sender = tokio::spawn(async move {
+        writer.write_all(request.as_bytes()).await?;
+        writer.write_all(head.as_bytes()).await?;
+        let pad = vec![b'a'; 64 * 1024];
+        for _ in 0..PAD / pad.len() {
+            writer.write_all(&pad).await?;
+        }
+        writer.write_all(tail.as_bytes()).await?;
+        writer.flush().await
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+            if String::from_utf8_lossy(&answer).contains("</html>") {
+                break;
+            }
+        }
+    })
+    .await;
+    let elapsed = started.elapsed();
+    sender.abort();
+    assert!(read.is_ok(), "no answer within 20 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("en-têtes de partie trop longs")
+            && answer.contains("rien n&#39;a été déposé"),
+        "{answer}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "refused after {elapsed:?}"
+    );
+    assert!(stored_names(&server).is_empty(), "nothing stored");
+    assert_eq!(temp_files(&server), 0, "no upload left behind");
+
+    // A browser's form, with long lines in its files, goes through as before.
+    let mut text = vec![b'x'; 200_000];
+    text.extend_from_slice(b"\r\n\r\n\r\n");
+    text.extend(std::iter::repeat_n(b'y', 50_000));
+    let plan = pdf(std::str::from_utf8(&text).unwrap());
+    let photo = png(3000);
+    let body = multipart(&[
+        ("csrf", None, school.csrf.as_bytes()),
+        ("kind", None, b"plan-locaux"),
+        ("fichiers", Some("plan.pdf"), &plan),
+        ("fichiers", Some("photo.png"), &photo),
+    ]);
+    let (status, html) = post_form(&server, &school.cookie, body).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        stored_names(&server),
+        ["0752401C-photo.png", "0752401C-plan.pdf"]
+    );
+    assert_eq!(
+        std::fs::read(school_dir(&server).join("0752401C-plan.pdf")).unwrap(),
+        plan
+    );
+}
+
+#[tokio::test]
 async fn the_login_pages_live_in_the_portal_and_manage_keys() {
     let server = school_server(|config, _| {
         config.helpdesk_contact = "Assistance : 01 23 45 67 89 (8 h – 18 h)".into();

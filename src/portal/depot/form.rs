@@ -1,6 +1,7 @@
 //! The deposit form without JavaScript: `multipart/form-data` read as a stream, each file part
 //! going chunk by chunk through the deposit service (the one path every deposit takes), then
-//! the French report of each file's outcome shown above the form.
+//! the French report of each file's outcome shown above the form. The body goes through
+//! [`header_bound::HeaderBound`] first: `multer` does not bound a part's headers itself.
 
 use std::net::IpAddr;
 
@@ -17,6 +18,10 @@ use crate::portal::esc;
 use crate::portal::format::size;
 use crate::server::{App, GuardedBody};
 use crate::storage::StoredFile;
+
+mod header_bound;
+
+use header_bound::{HeaderBound, PartHeadersTooLong, MAX_PART_HEADER_BYTES};
 
 /// Longest CSRF or kind field read: both are short tokens (43 and at most 64 characters).
 const MAX_SMALL_FIELD_BYTES: u64 = 256;
@@ -81,13 +86,13 @@ pub(super) async fn receive(
         .size_limit(limits);
     let min_rate = app.config.body_min_rate_bytes_per_sec;
     let (body, watch) = GuardedBody::streaming(req.into_body(), app.body_timeout, min_rate, None);
-    let mut form =
-        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let body = HeaderBound::new(body.into_data_stream(), &boundary);
+    let mut form = multer::Multipart::with_constraints(body, boundary, constraints);
     let mut outcomes = Vec::new();
     let stop = read_parts(app, session, rne, &actor, &mut form, &mut outcomes).await;
     let stop = stop.map(|stop| match stop {
         PartsStop::Form(stop) => stop,
-        PartsStop::Multipart(err) => multipart_stop(&err, watch.fault()),
+        PartsStop::Multipart(err) => multipart_stop(&err, watch.fault(), outcomes.is_empty()),
     });
     let received = watch.received();
     if let Some(Stop { status, .. }) = &stop {
@@ -270,8 +275,32 @@ async fn deposit_part(
     })
 }
 
-/// The stop of a form whose multipart stream failed.
-fn multipart_stop(err: &multer::Error, fault: Option<crate::server::BodyFault>) -> Stop {
+/// The stop of a form whose multipart stream failed; `nothing_listed` when no file of the form
+/// was reported before it.
+fn multipart_stop(
+    err: &multer::Error,
+    fault: Option<crate::server::BodyFault>,
+    nothing_listed: bool,
+) -> Stop {
+    if let Some(too_long) = headers_too_long(err) {
+        tracing::warn!(
+            limit = too_long.limit,
+            in_preamble = too_long.in_preamble,
+            "deposit form refused: part headers too long"
+        );
+        let rest = if nothing_listed {
+            "rien n'a été déposé"
+        } else {
+            "les fichiers non listés ci-dessus n'ont pas été déposés"
+        };
+        return Stop {
+            status: StatusCode::BAD_REQUEST,
+            message: format!(
+                "en-têtes de partie trop longs ({} au plus) : {rest}",
+                size(MAX_PART_HEADER_BYTES as u64)
+            ),
+        };
+    }
     if fault.is_some() {
         let (status, message) = body_fault(fault);
         return Stop {
@@ -298,6 +327,14 @@ fn multipart_stop(err: &multer::Error, fault: Option<crate::server::BodyFault>) 
     Stop {
         status,
         message: message.into(),
+    }
+}
+
+/// The refusal of [`HeaderBound`], when it is what stopped the parser.
+fn headers_too_long(err: &multer::Error) -> Option<&PartHeadersTooLong> {
+    match err {
+        multer::Error::StreamReadFailed(inner) => inner.downcast_ref::<PartHeadersTooLong>(),
+        _ => None,
     }
 }
 
