@@ -18,6 +18,10 @@ const NOT_CONFIG_KEYS: [&str; 2] = ["log", "config"];
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: String,
+    /// The address users mount (`https://depot.example.fr`), shown on the mount pages; empty:
+    /// the address the request reached, when its `Host` is a plain `host[:port]`.
+    #[serde(default)]
+    pub public_url: String,
     /// Both set: HTTPS with these PEM files, reloaded on SIGHUP.
     #[serde(default)]
     pub tls_cert_file: PathBuf,
@@ -133,11 +137,13 @@ mod tests {
             )?;
             jail.set_env("PPMS_DEPOT_MAX_CONNECTIONS", "9");
             jail.set_env("PPMS_DEPOT_LOG", "debug");
+            jail.set_env("PPMS_DEPOT_PUBLIC_URL", "https://depot.ac-paris.fr");
             let config = Config::load(Some(Path::new("over.toml"))).map_err(|e| *e)?;
             assert_eq!(config.listen, "127.0.0.1:9000");
             assert_eq!(config.max_connections, 9);
             assert_eq!(config.school_account_prefixes, vec!["ce.".to_string()]);
             assert_eq!(config.body_timeout_secs, 60);
+            assert_eq!(config.public_url, "https://depot.ac-paris.fr");
             Ok(())
         });
     }

@@ -748,3 +748,58 @@ fn percent_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// `POST /api/v1/mount-keys` of a logged-in browser, with the `Host` header given.
+async fn mint_with_host(base: &str, browser: &Browser, host: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/mount-keys"))
+        .header("Host", host)
+        .header(
+            "Cookie",
+            format!("ppms_session={}", browser.cookie.as_ref().unwrap()),
+        )
+        .header("X-CSRF-Token", &browser.csrf)
+        .header("Content-Type", "application/json")
+        .body(r#"{"label":"PC"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_forged_host_never_becomes_the_mount_address() {
+    let server = LoginServer::start(|config, _| {
+        config.public_url = "https://depot.ac-paris.fr/".into();
+    })
+    .await;
+    let passwords = &server.app.login.passwords;
+    passwords
+        .set(ARBRE_SEC_ACCOUNT, ARBRE_SEC_PASSWORD)
+        .await
+        .unwrap();
+    let token = server.agent("jdupont").await;
+    let mut browser = server.browser().await;
+    server.full_login(&mut browser, "jdupont", &token).await;
+    let minted = mint_with_host(&server.base, &browser, "evil.example:8443").await;
+    assert_eq!(minted["dav_url"], "https://depot.ac-paris.fr/dav/");
+
+    // Without public_url: a plain Host is shown, anything else is not.
+    let server = server_without_public_url().await;
+    let token = server.agent("jdupont").await;
+    let mut browser = server.browser().await;
+    server.full_login(&mut browser, "jdupont", &token).await;
+    let minted = mint_with_host(&server.base, &browser, "depot.local:8080").await;
+    assert_eq!(minted["dav_url"], "http://depot.local:8080/dav/");
+    let minted = mint_with_host(&server.base, &browser, "evil.example/phish?").await;
+    let url = minted["dav_url"].as_str().unwrap();
+    assert!(!url.contains("evil"), "{url}");
+    assert_eq!(url, format!("http://{}/dav/", server.app.config.listen));
+}
+
+async fn server_without_public_url() -> LoginServer {
+    let server = server().await;
+    assert!(server.app.config.public_url.is_empty());
+    server
+}

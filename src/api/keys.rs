@@ -67,15 +67,46 @@ pub(crate) async fn issue(
     Ok(issued)
 }
 
-/// The WebDAV URL of this server as the client reached it.
+/// The WebDAV URL users mount: `public_url` when configured, else this server as the client
+/// reached it, if its `Host` header is a plain `host[:port]`, else the listen address.
 pub(crate) fn dav_url(app: &App, req: &ApiRequest) -> String {
+    let public = app.config.public_url.trim().trim_end_matches('/');
+    if !public.is_empty() {
+        return format!("{public}/dav/");
+    }
     let scheme = if app.tls.is_some() { "https" } else { "http" };
     let host = req
         .headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .filter(|host| is_host_and_port(host))
         .unwrap_or(&app.config.listen);
     format!("{scheme}://{host}/dav/")
+}
+
+/// Whether `value` is `host[:port]`: a DNS name or IPv4 address, or an IPv6 address in
+/// brackets, then an optional port of at most 5 digits.
+fn is_host_and_port(value: &str) -> bool {
+    let (host, port) = match value.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => (host, Some(port)),
+        _ => (value, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        inner.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        (1..=253).contains(&host.len())
+            && host.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    port_ok && host_ok
 }
 
 /// `GET` and `POST /api/v1/mount-keys`.
@@ -233,4 +264,38 @@ pub(crate) async fn revoke(
 fn internal(err: &dyn std::fmt::Display) -> Response<Body> {
     tracing::error!(error = %err, "mount key store failed");
     error(StatusCode::SERVICE_UNAVAILABLE, super::UNAVAILABLE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_host_and_port;
+
+    #[test]
+    fn only_plain_hosts_and_ports_pass() {
+        for good in [
+            "depot.ac-paris.fr",
+            "localhost:8080",
+            "127.0.0.1:8443",
+            "[::1]:8080",
+        ] {
+            assert!(is_host_and_port(good), "{good}");
+        }
+        let bad = [
+            "",
+            "evil.example/dav/?x=",
+            "a b",
+            "host:port",
+            "host:123456",
+            "user@evil.example",
+            "evil.example\\x",
+            "-bad.example",
+            "a..b",
+            "::1",
+            "[not-v6]:80",
+            "é.fr",
+        ];
+        for bad in bad {
+            assert!(!is_host_and_port(bad), "{bad}");
+        }
+    }
 }
