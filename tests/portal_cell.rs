@@ -249,6 +249,7 @@ async fn the_tree_leads_to_a_school_and_its_files_byte_for_byte() {
          filename*=UTF-8''0752401C-PPMS%20%C3%89vacuation.pdf"
     );
     assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&headers, "content-security-policy"), "sandbox");
     let (status, headers, body) =
         get_with(&server, Some(&cookie), PDF_LINK, &[("Range", "bytes=0-8")]).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT, "viewers read ranges");
@@ -260,6 +261,8 @@ async fn the_tree_leads_to_a_school_and_its_files_byte_for_byte() {
     assert_eq!(body, png_bytes());
     assert_eq!(header(&headers, "content-type"), "image/png");
     assert!(header(&headers, "content-disposition").starts_with("attachment; "));
+    assert_eq!(header(&headers, "content-security-policy"), "sandbox");
+    assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
 
     let audit = server.audit_lines();
     let download = audit

@@ -188,6 +188,12 @@ pub async fn serve(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+    // A deposited file opened inline (an HTML/PDF polyglot) runs no script in the portal's
+    // origin: no script, no form, no same-origin access.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     // Limitation: a PDF viewer reading by ranges leaves one audit line per range request (one
     // viewing cannot be told from several without a per-client state).
     let served = status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT;
