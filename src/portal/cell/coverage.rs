@@ -73,7 +73,7 @@ pub async fn page(app: &Arc<App>) -> Response<Body> {
 fn chart(report: &Coverage) -> String {
     let mut html = String::from(
         "<h2 id=\"graphique\">Plans attendus déposés, par code postal</h2>\
-         <div class=\"bar-chart\" aria-describedby=\"graphique\">",
+         <div class=\"bar-chart\" aria-labelledby=\"graphique\">",
     );
     for postal in &report.postal_codes {
         let (expected, present) = plans(&report.kinds, postal);

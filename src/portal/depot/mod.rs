@@ -61,7 +61,7 @@ pub(super) async fn handle(
     let nav = Nav::for_session(Some(&session));
     let Some(rne) = school_of(&session).cloned() else {
         let body = format!(
-            "<p class=\"alert\" role=\"alert\">Page {}.</p><p><a href=\"/\">Accueil</a></p>",
+            "<p class=\"alert\" role=\"alert\">Accès {}.</p><p><a href=\"/\">Accueil</a></p>",
             esc(SCHOOLS_ONLY)
         );
         return (

@@ -27,9 +27,19 @@ fn key_notice(account: &str, key: &str, url: &str) -> String {
     )
 }
 
-/// How to map the drive on each system, for `account` at `url`.
-pub(super) fn instructions(account: &str, url: &str) -> String {
-    let (account, url) = (esc(account), esc(url));
+/// How to map the drive on each system, for `account` at `url`; `read_only` for the crisis
+/// cell, whose rclone example lists rather than copies.
+pub(super) fn instructions(account: &str, url: &str, read_only: bool) -> String {
+    // rclone splits an unquoted connection string at `:`, so the URL is quoted inside it.
+    let remote = format!(
+        "':webdav,url=\"{url}\",vendor=other,user={account},pass='\"$(rclone obscure 'CLÉ')\"':'"
+    );
+    let rclone = if read_only {
+        format!("rclone ls {remote}")
+    } else {
+        format!("rclone copy plan.pdf {remote}")
+    };
+    let (account, url, rclone) = (esc(account), esc(url), esc(&rclone));
     format!(
         "<h3>Monter le lecteur</h3><p>Utilisez le compte <code>{account}</code> et la clé \
          comme mot de passe.</p><dl class=\"howto\">\
@@ -40,8 +50,7 @@ pub(super) fn instructions(account: &str, url: &str) -> String {
          <code>{url}</code> → « Utilisateur référencé » : compte et clé.</dd>\
          <dt>Linux (davfs2)</dt><dd><code>sudo mount -t davfs {url} /mnt/ppms</code> puis \
          compte et clé à l'invite (paquet <code>davfs2</code>).</dd>\
-         <dt>rclone</dt><dd><code>rclone copy plan.pdf \":webdav,url={url},vendor=other,\
-         user={account},pass=$(rclone obscure CLÉ):\"</code></dd></dl>"
+         <dt>rclone</dt><dd><code>{rclone}</code> (CLÉ : la clé de montage)</dd></dl>"
     )
 }
 
@@ -125,7 +134,7 @@ pub(super) async fn mint(
             ))
         }
     };
-    let label: String = field(&req.body, "label")
+    let label: String = keys::without_invisible(&field(&req.body, "label"))
         .trim()
         .chars()
         .filter(|c| !c.is_control())
@@ -164,5 +173,23 @@ pub(super) async fn revoke(app: &App, req: &ApiRequest, session: &Session) -> (S
             tracing::error!(error = %err, "revoking a mount key failed");
             (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rclone_example_quotes_the_url_and_fits_the_role() {
+        let school = instructions("ce.0752401C", "http://127.0.0.1:8080/dav/", false);
+        assert!(school.contains(
+            "rclone copy plan.pdf &#39;:webdav,url=&quot;http://127.0.0.1:8080/dav/&quot;,\
+             vendor=other,user=ce.0752401C,pass=&#39;&quot;$(rclone obscure &#39;CLÉ&#39;)\
+             &quot;&#39;:&#39;"
+        ));
+        let cell = instructions("cellule.demo", "http://127.0.0.1:8080/dav/", true);
+        assert!(cell.contains("rclone ls &#39;:webdav,"));
+        assert!(!cell.contains("rclone copy"));
     }
 }

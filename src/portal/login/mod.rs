@@ -185,7 +185,11 @@ async fn logged_in_body(app: &App, req: &ApiRequest, session: &Session, extra: &
              <input id=\"champ-label\" name=\"label\" type=\"text\" maxlength=\"100\"></p>\
              <p><button type=\"submit\">Créer une clé de montage</button></p></form>\
              {instructions}{keys}",
-            instructions = drive::instructions(account, &keys::dav_url(app, req)),
+            instructions = drive::instructions(
+                account,
+                &keys::dav_url(app, req),
+                session.role == Some(SessionRole::CrisisCell),
+            ),
             keys = drive::keys_table(app, session).await,
         )
     } else {
