@@ -718,7 +718,11 @@ async fn the_html_form_logs_in_and_shows_a_key_once() {
         .post(format!("{}/connexion/cle", server.base))
         .header("Cookie", &cookie)
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(format!("label=PC+secr%C3%A9tariat&csrf={}", enc(&csrf)))
+        // U+202E (right-to-left override) and U+200B (zero width space) are dropped.
+        .body(format!(
+            "label=PC+secr%C3%A9tariat%E2%80%AE%E2%80%8B&csrf={}",
+            enc(&csrf)
+        ))
         .send()
         .await
         .unwrap();
@@ -738,6 +742,16 @@ async fn the_html_form_logs_in_and_shows_a_key_once() {
         .await
         .unwrap();
     assert!(!again.text().await.unwrap().contains(key), "shown once");
+    let labels: Vec<String> = server
+        .app
+        .keys
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.label)
+        .collect();
+    assert_eq!(labels, ["PC secrétariat"]);
 }
 
 fn percent_encode(text: &str) -> String {
@@ -802,4 +816,20 @@ async fn server_without_public_url() -> LoginServer {
     let server = server().await;
     assert!(server.app.config.public_url.is_empty());
     server
+}
+
+#[tokio::test]
+async fn key_labels_lose_bidi_and_zero_width_characters() {
+    let server = server().await;
+    let token = server.agent("jdupont").await;
+    let mut browser = server.browser().await;
+    server.full_login(&mut browser, "jdupont", &token).await;
+    let forged = "\u{FEFF}PC\u{202E}fdp.exe\u{200B}\u{2066}";
+    let (status, minted) = browser
+        .post("mount-keys", &json!({ "label": forged }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{minted}");
+    assert_eq!(minted["label"], "PCfdp.exe");
+    let (_, listed) = browser.call(Method::GET, "mount-keys", None).await;
+    assert_eq!(listed["keys"][0]["label"], "PCfdp.exe");
 }

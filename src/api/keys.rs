@@ -19,6 +19,18 @@ use crate::server::App;
 /// Longest label of a key.
 const MAX_LABEL_CHARS: usize = 100;
 
+/// A key label without the invisible characters that reorder or hide text (zero-width
+/// U+200B–U+200F, bidi embeddings and overrides U+202A–U+202E, isolates U+2066–U+2069, BOM
+/// U+FEFF): `PC\u{202E}fdp.exe` must not show as `PCexe.pdf` in a key list. Every way of
+/// minting a key passes its label through here.
+pub(crate) fn without_invisible(label: &str) -> String {
+    let invisible = |c: &char| {
+        matches!(*c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            || *c == '\u{FEFF}'
+    };
+    label.chars().filter(|c| !invisible(c)).collect()
+}
+
 #[derive(Deserialize)]
 struct MintBody {
     #[serde(default)]
@@ -148,7 +160,7 @@ pub(super) async fn collection(
         }
         Method::POST => {
             let label = serde_json::from_slice::<MintBody>(&req.body)
-                .map(|b| b.label)
+                .map(|b| without_invisible(&b.label))
                 .unwrap_or_default();
             let label = label.trim();
             if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
@@ -268,7 +280,15 @@ fn internal(err: &dyn std::fmt::Display) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_host_and_port;
+    use super::{is_host_and_port, without_invisible};
+
+    #[test]
+    fn labels_lose_bidi_and_zero_width_characters() {
+        let forged = "\u{FEFF}PC\u{202E}fdp.exe\u{200B}\u{2066}x\u{2069}\u{200F}";
+        assert_eq!(without_invisible(forged), "PCfdp.exex");
+        assert_eq!(without_invisible("PC secrétariat"), "PC secrétariat");
+        assert_eq!(without_invisible("\u{2067}\u{202A}\u{200D}"), "");
+    }
 
     #[test]
     fn only_plain_hosts_and_ports_pass() {
