@@ -415,7 +415,9 @@ async fn crisis_cell_searches_opens_a_school_downloads_a_plan_and_reads_the_cove
             chrome.table_cell("#fichiers", row, "Type de plan").await,
             "PPMS"
         );
-        let shown = chrome.table_cell("#fichiers", row, "Empreinte (sha256)").await;
+        let shown = chrome
+            .table_cell("#fichiers", row, "Empreinte (sha256)")
+            .await;
         assert!(
             shown.len() >= 8 && sha256_hex(&plan).starts_with(&shown),
             "{shown} starts the plan's sha256"
