@@ -78,8 +78,8 @@ async fn page_for(app: &Arc<App>, rne: Rne) -> Response<Body> {
          <table id=\"fichiers\"><caption>Dernière version de chaque fichier</caption><thead>\
          <tr><th scope=\"col\">Fichier</th><th scope=\"col\">Type de plan</th>\
          <th scope=\"col\" class=\"num\">Taille</th><th scope=\"col\">Déposé le</th>\
-         <th scope=\"col\" class=\"num\">Versions</th><th scope=\"col\">Empreinte (sha256)</th></tr>\
-         </thead><tbody>",
+         <th scope=\"col\" class=\"num\">Versions</th>\
+         <th scope=\"col\">Empreinte (sha256)</th></tr></thead><tbody>",
         school.files.len(),
         plural(school.files.len(), "fichier", "fichiers"),
         size(school.bytes),
