@@ -473,6 +473,14 @@ async fn visitors_and_the_crisis_cell_do_not_deposit() {
     let page = get(&server, "/depot", None).await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert_eq!(page.headers()[LOCATION], "/connexion");
+    // A page that does not exist is a portal page, not a bare line of text.
+    let missing = get(&server, "/plans-perdus", None).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(missing.text().await.unwrap().contains("Page introuvable"));
     let list = get(&server, "/api/v1/deposits", None).await;
     assert_eq!(list.status(), StatusCode::UNAUTHORIZED);
     let put = Client::new()

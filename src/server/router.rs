@@ -75,7 +75,9 @@ async fn dispatch(
     if path == DAV_PREFIX || path.starts_with("/dav/") {
         return dav_face::handle(app, client, req).await;
     }
-    if crate::portal::is_portal_path(path) {
+    // A browser asking for a page that does not exist gets the portal's 404 page.
+    let reading = req.method() == Method::GET || req.method() == Method::HEAD;
+    if crate::portal::is_portal_path(path) || reading {
         return crate::portal::handle(app, client, req).await;
     }
     (text(StatusCode::NOT_FOUND, "introuvable\n"), None, 0)
