@@ -7,6 +7,7 @@ mod dav_face;
 mod forwarded;
 mod limits;
 mod messages;
+pub mod one_file;
 mod paths;
 mod range_guard;
 mod router;
